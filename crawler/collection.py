@@ -1,0 +1,79 @@
+"""A collection folder: `seeds/` (manifest and seed copies), `archive/` (WARC files)
+and `provenance.db` — the same layout as the repository's own top level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from crawler.errors import CollectionError
+
+MANIFEST_TEMPLATE = """\
+# Seed manifest of this collection: one [[seed]] table per article.
+[collection]
+name = "{name}"
+
+# [[seed]]
+# id = "001"                                   # unique within the collection
+# url = "https://example.org/news/article"     # the article's original URL
+# outlet = "Example News"
+# copy = "001_example.txt"                     # optional: the seed copy, a file in seeds/
+# published = "2014-07-13"                     # optional, when known
+"""
+
+
+@dataclass(frozen=True)
+class Collection:
+    root: Path
+
+    @property
+    def seeds_dir(self) -> Path:
+        return self.root / "seeds"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.seeds_dir / "manifest.toml"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.root / "archive"
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / "provenance.db"
+
+    @property
+    def default_db_url(self) -> str:
+        return f"sqlite:///{self.db_path}"
+
+    def db_url(self, override: str | None = None) -> str:
+        return override or self.default_db_url
+
+    @classmethod
+    def at(cls, path: str | Path) -> Collection:
+        root = Path(path).expanduser().resolve()
+        if root.exists() and not root.is_dir():
+            raise CollectionError(f"collection {root}: is not a folder")
+        if not root.exists():
+            raise CollectionError(f"collection {root}: folder does not exist (create it with "
+                                  f"`crawler init {path}`)")
+        return cls(root)
+
+
+def init_collection(path: str | Path, *, name: str | None = None) -> Collection:
+    """Create an empty collection; refuses to touch a folder that already has a manifest."""
+    root = Path(path).expanduser().resolve()
+    if root.exists() and not root.is_dir():
+        raise CollectionError(f"collection {root}: exists and is not a folder")
+    collection = Collection(root)
+    if collection.manifest_path.exists():
+        raise CollectionError(
+            f"collection {root}: already has {collection.manifest_path}; not overwriting it"
+        )
+    collection.seeds_dir.mkdir(parents=True, exist_ok=True)
+    collection.archive_dir.mkdir(parents=True, exist_ok=True)
+    collection.manifest_path.write_text(
+        MANIFEST_TEMPLATE.format(name=(name or root.name).replace('"', "'")), encoding="utf-8"
+    )
+    return collection

@@ -1,0 +1,1 @@
+"""The commands of the `crawler` command line, one module each."""

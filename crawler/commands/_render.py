@@ -1,0 +1,76 @@
+"""Tables the commands print (rich): the crawl summary and the capture list."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from crawler.models import Capture
+from crawler.summary import SeedOutcome
+
+
+def human_bytes(n: int | None) -> str:
+    if n is None:
+        return "-"
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return str(n)
+
+
+def warc_place(cap: Capture) -> str:
+    if cap.warc_file is None:
+        return "-"
+    offset = cap.response_offset if cap.response_offset is not None else cap.metadata_offset
+    return f"{cap.warc_file.name}:{offset}"
+
+
+def summary_table(outcomes: Sequence[SeedOutcome], *, title: str,
+                  flags: dict[str, str] | None = None) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in ("seed", "HTTP", "final URL", "bytes", "SHA-256", "WARC file", "requisites"):
+        table.add_column(col, overflow="fold")
+    if flags is not None:
+        table.add_column("flags", overflow="fold")
+    for o in outcomes:
+        cap = o.final
+        status = o.status_text
+        style = "green" if o.captured else "red"
+        row = [
+            o.seed_id or "(ad hoc)",
+            f"[{style}]{status}[/]",
+            escape(cap.url if cap else o.requested_url),
+            human_bytes(cap.payload_length if cap else None),
+            (cap.payload_sha256 or "-")[:12] if cap else "-",
+            cap.warc_file.name if cap and cap.warc_file else "-",
+            f"{o.requisites_ok} ok" + (f", [red]{o.requisites_failed} failed[/]"
+                                        if o.requisites_failed else ""),
+        ]
+        if flags is not None:
+            row.append(flags.get(o.seed_id or "", ""))
+        table.add_row(*row)
+    return table
+
+
+def captures_table(captures: Sequence[Capture], *, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in ("id", "run", "seed", "hops", "HTTP", "URL", "fetched (UTC)", "bytes",
+                "SHA-256", "WARC file:offset"):
+        table.add_column(col, overflow="fold")
+    for cap in captures:
+        table.add_row(
+            str(cap.id), str(cap.run_id), cap.seed_id or "-", str(cap.hops),
+            str(cap.status) if cap.status is not None else f"[red]{escape(cap.error or '')}[/]",
+            escape(cap.url), cap.fetched_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            human_bytes(cap.payload_length), (cap.payload_sha256 or "-")[:12], warc_place(cap),
+        )
+    return table
+
+
+def print_table(console: Console, table: Table) -> None:
+    console.print(table, soft_wrap=False)

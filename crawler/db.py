@@ -1,0 +1,102 @@
+"""Engine, sessions and schema upgrades of the provenance database.
+
+The URL is `sqlite:///<collection>/provenance.db` unless `--db URL`,
+`CRAWLER_DB_URL` (read in crawler.settings) or the `PROVENANCE_DB_URL` setting says
+otherwise; any SQLAlchemy URL works (PostgreSQL when several machines share a record).
+The schema is created and upgraded only through the Alembic migrations beside this file.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.errors import DatabaseError
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise DatabaseError(f"database URL {safe_url(url)!r}: {exc}") from None
+    return engine
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password masked, for messages."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a URL too broken to parse is shown as given
+        return url
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str:
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head() or ""
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine) -> str:
+    """Bring the schema to the newest migration; returns the revision now in place."""
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database:
+        Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if current_revision(engine) != head_revision():
+            log.info("upgrading provenance database %s", safe_url(str(engine.url)))
+            command.upgrade(alembic_config(engine), "head")
+        return current_revision(engine) or ""
+    except OperationalError as exc:
+        raise DatabaseError(f"database {safe_url(str(engine.url))}: {exc.orig}") from None
+
+
+def open_database(url: str, *, upgrade_schema: bool = True) -> sessionmaker[Session]:
+    """Engine + session factory; upgrades the schema unless told not to."""
+    engine = make_engine(url)
+    if upgrade_schema:
+        upgrade(engine)
+    else:
+        try:
+            rev = current_revision(engine)
+        except OperationalError as exc:
+            raise DatabaseError(f"database {safe_url(url)}: {exc.orig}") from None
+        if rev != head_revision():
+            raise DatabaseError(
+                f"database {safe_url(url)}: schema is at {rev or 'nothing'}, expected "
+                f"{head_revision()} (run `crawler db upgrade`)"
+            )
+    return sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,110 @@
+"""Crawl runs in the provenance database: opening one (with its seeds) and closing it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import uuid
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler import SOFTWARE_NAME, __version__, ledger
+from crawler.errors import IntegrityError
+from crawler.manifest import Seed
+from crawler.models import Capture, CrawlRun, Outlet
+from crawler.models import Seed as SeedRow
+
+
+def _outlet(session: Session, name: str) -> Outlet:
+    outlet = session.scalar(select(Outlet).where(Outlet.name == name))
+    if outlet is None:
+        outlet = Outlet(name=name)
+        session.add(outlet)
+        session.flush()
+        ledger.append(session, [outlet])
+    return outlet
+
+
+def record_seeds(session: Session, seeds: Iterable[Seed], *, now: dt.datetime) -> None:
+    """Insert new seeds; refuse a seed whose URL or seed copy changed since it was recorded."""
+    for seed in seeds:
+        row = session.get(SeedRow, seed.id)
+        if row is None:
+            outlet = _outlet(session, seed.outlet)
+            row = SeedRow(
+                id=seed.id, url=seed.url, outlet_id=outlet.id, copy_file=seed.copy,
+                copy_sha256=seed.copy_sha256, published=seed.published, first_seen_at=now,
+            )
+            session.add(row)
+            session.flush()
+            ledger.append(session, [row])
+            continue
+        changes = []
+        if row.url != seed.url:
+            changes.append(f"url {row.url!r} -> {seed.url!r}")
+        if row.copy_sha256 != seed.copy_sha256:
+            changes.append(f"seed copy sha256 {row.copy_sha256} -> {seed.copy_sha256}")
+        if changes:
+            raise IntegrityError(
+                f"seed {seed.id}: differs from the seed on record ({'; '.join(changes)}); "
+                "give the changed seed a new id rather than rewrite provenance"
+            )
+
+
+def start_run(
+    sessions: sessionmaker[Session],
+    *,
+    collection: str,
+    seeds: Iterable[Seed],
+    operator: str,
+    user_agent: str,
+    robots_obey: bool,
+    settings: Mapping[str, object],
+    now: dt.datetime | None = None,
+) -> CrawlRun:
+    now = now or dt.datetime.now(dt.UTC)
+    with sessions.begin() as session:
+        record_seeds(session, seeds, now=now)
+        run = CrawlRun(
+            uuid=str(uuid.uuid4()), collection=collection, started_at=now, status="running",
+            software=SOFTWARE_NAME, software_version=__version__, host=socket.gethostname(),
+            operator=operator, user_agent=user_agent,
+            robots_policy="obey" if robots_obey else "ignore",
+            settings_json=json.dumps(dict(settings), sort_keys=True, default=str),
+            pages=0, captures=0, failures=0, bytes=0,
+        )
+        session.add(run)
+        session.flush()
+        ledger.append(session, [run])
+    return run
+
+
+def finish_run(sessions: sessionmaker[Session], run_id: int, *, status: str) -> CrawlRun:
+    """Close a run: counts from its capture rows, then the ledger head written into it."""
+    with sessions.begin() as session:
+        run = session.get_one(CrawlRun, run_id)
+        counts = session.execute(
+            select(
+                func.count(Capture.id),
+                func.count(Capture.error),
+                func.coalesce(func.sum(Capture.payload_length), 0),
+            ).where(Capture.run_id == run_id)
+        ).one()
+        run.captures, run.failures, run.bytes = counts[0], counts[1], int(counts[2])
+        run.pages = session.scalar(
+            select(func.count(Capture.id)).where(
+                Capture.run_id == run_id, Capture.role == "page", Capture.error.is_(None)
+            )
+        ) or 0
+        run.ended_at = dt.datetime.now(dt.UTC)
+        run.status = status
+        session.flush()
+        # The head covers every entry up to and including this run's closing entry;
+        # the run row stores it in a second entry that the head itself does not cover.
+        run.ledger_head = ledger.append(session, [run], action="update")
+        session.flush()
+        ledger.append(session, [run], action="update")
+    return run

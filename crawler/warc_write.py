@@ -1,0 +1,197 @@
+"""Writing WARC 1.1 files with warcio: one gzip member per record, warcinfo first,
+written as `*.warc.gz.open` and renamed when closed, rotated at a size limit.
+
+Records are built by warcio (record ids, WARC-Date, block and payload digests) and
+serialised uncompressed; this module compresses each at a chosen gzip level (warcio
+always uses level 9, the slowest) and appends it, hashing the file as it goes so a
+closed file's SHA-256 costs no second read. Nothing here imports Scrapy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import logging
+import os
+import socket
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from warcio.recordloader import ArcWarcRecord
+from warcio.warcwriter import WARCWriter
+
+log = logging.getLogger(__name__)
+
+WARC_VERSION = "WARC/1.1"
+CONFORMS_TO = "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
+
+
+@dataclass(frozen=True)
+class RecordLocation:
+    """Where one record lies: file (final name), offset and length of its gzip member."""
+
+    filename: str
+    offset: int
+    length: int
+    record_id: str
+
+
+@dataclass(frozen=True)
+class ClosedFile:
+    name: str
+    size: int
+    sha256: str
+    closed_at: dt.datetime
+
+
+class _Serializer(WARCWriter):
+    """warcio's writer, uncompressed, into a reusable buffer."""
+
+    def __init__(self) -> None:
+        self._buf = io.BytesIO()
+        super().__init__(self._buf, gzip=False, warc_version=WARC_VERSION)
+
+    def to_bytes(self, record: ArcWarcRecord) -> bytes:
+        self._buf.seek(0)
+        self._buf.truncate()
+        self.write_record(record)
+        return self._buf.getvalue()
+
+
+def warc_filename(*, prefix: str, when: dt.datetime, serial: int, hostname: str, pid: int) -> str:
+    """`<prefix>-<UTC timestamp, 17 digits>-<serial>-<hostname>-<pid>.warc.gz` (Heritrix style)."""
+    stamp = when.astimezone(dt.UTC).strftime("%Y%m%d%H%M%S%f")[:17]
+    safe_host = "".join(c if c.isalnum() or c in ".-" else "_" for c in hostname)
+    return f"{prefix}-{stamp}-{serial:05d}-{safe_host}-{pid}.warc.gz"
+
+
+class WarcFile:
+    """One WARC file being written. Not thread-safe: one writer thread owns it."""
+
+    def __init__(self, directory: Path, name: str, *, gzip_level: int) -> None:
+        self.name = name
+        self.final_path = directory / name
+        self.open_path = directory / (name + ".open")
+        if self.final_path.exists() or self.open_path.exists():
+            raise FileExistsError(f"WARC file {self.final_path} already exists")
+        self._fh = open(self.open_path, "xb")  # noqa: SIM115 - kept open for the run
+        self._gzip_level = gzip_level
+        self._sha256 = hashlib.sha256()
+        self.size = 0
+        self.serializer = _Serializer()
+
+    def append(self, record: ArcWarcRecord) -> RecordLocation:
+        data = self.serializer.to_bytes(record)
+        compressor = zlib.compressobj(self._gzip_level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        member = compressor.compress(data) + compressor.flush()
+        offset = self.size
+        self._fh.write(member)
+        self._sha256.update(member)
+        self.size += len(member)
+        record_id = record.rec_headers.get_header("WARC-Record-ID")
+        return RecordLocation(self.name, offset, len(member), record_id)
+
+    def sync(self) -> None:
+        """Flush and fsync: after this, every appended record is on disk."""
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> ClosedFile:
+        self.sync()
+        self._fh.close()
+        os.replace(self.open_path, self.final_path)
+        _fsync_dir(self.final_path.parent)
+        return ClosedFile(self.name, self.size, self._sha256.hexdigest(), dt.datetime.now(dt.UTC))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class RotatingWarcWriter:
+    """Opens WARC files in turn, each beginning with a warcinfo record.
+
+    `on_open(name, warcinfo_id, opened_at)` and `on_close(ClosedFile)` let the caller
+    record files in the database.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        prefix: str,
+        max_size: int,
+        gzip_level: int,
+        warcinfo: Mapping[str, str],
+        on_open: Callable[[str, str, dt.datetime], None] | None = None,
+        on_close: Callable[[ClosedFile], None] | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        hostname: str | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.prefix = prefix
+        self.max_size = max_size
+        self.gzip_level = gzip_level
+        self.warcinfo = dict(warcinfo)
+        self.on_open = on_open
+        self.on_close = on_close
+        self.clock = clock
+        self.hostname = hostname or socket.gethostname()
+        self.serial = 0
+        self.current: WarcFile | None = None
+
+    def _open(self) -> WarcFile:
+        opened_at = self.clock()
+        name = warc_filename(
+            prefix=self.prefix, when=opened_at, serial=self.serial,
+            hostname=self.hostname, pid=os.getpid(),
+        )
+        self.serial += 1
+        warc = WarcFile(self.directory, name, gzip_level=self.gzip_level)
+        info = dict(self.warcinfo)
+        info["gzip-level"] = str(self.gzip_level)
+        record = warc.serializer.create_warcinfo_record(name, info)
+        location = warc.append(record)
+        log.info("opened WARC file %s", warc.open_path)
+        if self.on_open:
+            self.on_open(name, location.record_id, opened_at)
+        return warc
+
+    @property
+    def file(self) -> WarcFile:
+        if self.current is None:
+            self.current = self._open()
+        return self.current
+
+    def append(self, record: ArcWarcRecord) -> RecordLocation:
+        return self.file.append(record)
+
+    @property
+    def builder(self) -> WARCWriter:
+        """A warcio record builder (WARC/1.1) for records to append."""
+        return self.file.serializer
+
+    def needs_rotation(self) -> bool:
+        return self.current is not None and self.current.size >= self.max_size
+
+    def sync(self) -> None:
+        if self.current is not None:
+            self.current.sync()
+
+    def close_current(self) -> ClosedFile | None:
+        if self.current is None:
+            return None
+        closed = self.current.close()
+        self.current = None
+        log.info("closed WARC file %s (%d bytes, sha256 %s)", closed.name, closed.size, closed.sha256)
+        if self.on_close:
+            self.on_close(closed)
+        return closed

@@ -1,0 +1,1 @@
+"""Scrapy spiders of the crawler (`SPIDER_MODULES = ["spiders"]`)."""

@@ -1,0 +1,108 @@
+"""The `seeds` spider: fetches each seed article and everything it needs to replay.
+
+    scrapy crawl seeds                      # every seed in seeds/manifest.toml
+    scrapy crawl seeds -a seed=002          # one seed (ids may be comma-separated)
+    scrapy crawl seeds -a url=https://...   # an ad-hoc page
+
+A thin adapter: the manifest, requisite extraction and archiving live in the
+`crawler` package. Reads CRAWLER_COLLECTION_DIR and REQUISITES_MAX_DEPTH.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy import Request, Spider
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawler.archiving import fetch_failed
+from crawler.collection import Collection
+from crawler.errors import ManifestError
+from crawler.manifest import Manifest, Seed, check_url, load_manifest
+from crawler.requisites import css_requisites, html_requisites
+
+
+class SeedsSpider(Spider):
+    name = "seeds"
+
+    def __init__(self, seed: str | None = None, url: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.only_seeds = [s.strip() for s in seed.split(",")] if seed else []
+        self.adhoc_url = url
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SeedsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        collection = Collection(Path(crawler.settings.get("CRAWLER_COLLECTION_DIR") or ".").resolve())
+        spider.max_depth = crawler.settings.getint("REQUISITES_MAX_DEPTH")
+        spider.manifest, spider.seeds = spider._select(collection)
+        return spider
+
+    def _select(self, collection: Collection) -> tuple[Manifest | None, tuple[Seed, ...]]:
+        manifest = None
+        if collection.manifest_path.exists() or not self.adhoc_url:
+            manifest = load_manifest(collection.manifest_path)
+        if self.adhoc_url:
+            problem = check_url(self.adhoc_url)
+            if problem:
+                raise ManifestError("--url", problem)
+            known = [s for s in (manifest.seeds if manifest else ()) if s.url == self.adhoc_url]
+            return manifest, tuple(known)
+        assert manifest is not None
+        if self.only_seeds:
+            return manifest, tuple(manifest.seed(seed_id) for seed_id in self.only_seeds)
+        return manifest, manifest.seeds
+
+    async def start(self) -> AsyncIterator[Request]:
+        for seed in self.seeds:
+            yield self._page_request(seed.url, seed_id=seed.id, outlet=seed.outlet)
+        if self.adhoc_url and not self.seeds:
+            host = urlsplit(self.adhoc_url).hostname or "unknown"
+            yield self._page_request(self.adhoc_url, seed_id=None, outlet=host)
+
+    def _page_request(self, url: str, *, seed_id: str | None, outlet: str) -> Request:
+        meta = {"seed_id": seed_id, "outlet": outlet, "hops": 0, "role": "page"}
+        return Request(url, callback=self.parse, errback=self.on_error, meta=meta,
+                       dont_filter=True, priority=10)
+
+    def parse(self, response: Response) -> Iterator[Request]:
+        yield from self._requisites(response)
+
+    def parse_requisite(self, response: Response) -> Iterator[Request]:
+        yield from self._requisites(response)
+
+    def _requisites(self, response: Response) -> Iterator[Request]:
+        hops = response.meta.get("hops", 0)
+        if hops >= self.max_depth or not isinstance(response, TextResponse):
+            return
+        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+        if "css" in ctype or response.url.split("?")[0].endswith(".css"):
+            urls = css_requisites(response.text, response.url)
+        elif "html" in ctype:
+            urls = html_requisites(response.text, response.url)
+        else:
+            return
+        meta = {
+            "seed_id": response.meta.get("seed_id"),
+            "outlet": response.meta.get("outlet"),
+            "hops": hops + 1,
+            "role": "requisite",
+            "via_url": response.url,
+        }
+        for url in urls:
+            yield Request(url, callback=self.parse_requisite, errback=self.on_error,
+                          meta=dict(meta))
+
+    def on_error(self, failure: Failure) -> None:
+        if failure.check(HttpError):
+            return  # the response itself was archived; its status is on record
+        request = failure.request  # type: ignore[attr-defined]
+        self.logger.warning("fetch failed: %s: %s", request.url, failure.getErrorMessage())
+        self.crawler.signals.send_catch_log(
+            signal=fetch_failed, request=request, failure=failure, spider=self
+        )
