@@ -21,7 +21,6 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
-from crawler.fixture_site import FixtureSite, demo_manifest_toml
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
@@ -68,7 +67,7 @@ def db_url_for(root: Path) -> str:
 
 
 class _SiteHandler:
-    def __init__(self, site: FixtureSite) -> None:
+    def __init__(self, site: object) -> None:
         self.site = site
 
     def __call__(self, request: Request) -> Response:
@@ -79,6 +78,8 @@ class _SiteHandler:
 def site_server() -> Iterator[str]:
     """The fixture copy of the five outlets on 127.0.0.1; yields its base URL."""
     import re
+
+    from crawler.fixture_site import FixtureSite
 
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.expect_request(re.compile(".*")).respond_with_handler(_SiteHandler(FixtureSite(slow_seconds=5)))
@@ -134,6 +135,8 @@ def crawl_collection(root: Path, *extra: str, db_url: str | None = None,
 @pytest.fixture(scope="session")
 def crawled(site_server: str, tmp_path_factory: pytest.TempPathFactory) -> CrawledCollection:
     """The five seeds crawled once from the fixture site. Read-only: copy before tampering."""
+    from crawler.fixture_site import demo_manifest_toml
+
     root = make_collection(tmp_path_factory.mktemp("crawled"), demo_manifest_toml(site_server))
     result = crawl_collection(root)
     assert result.returncode == 0, f"crawl failed:\n{result.stdout}\n{result.stderr}"
