@@ -6,17 +6,21 @@ record with warcio's `ArchiveIterator`, returning its WARC headers, its HTTP hea
 (None for non-HTTP records) and the payload exactly as stored (transfer chunking
 already removed by the writer, content encoding kept). `decoded_payload` removes the
 content encoding (gzip, deflate, br) so callers get the bytes the server meant.
-No settings are read; nothing here imports Scrapy.
+`parse_warc_fields` reads the body of a metadata or warcinfo record and
+`parse_warc_date` a WARC-Date. No settings are read; nothing here imports Scrapy.
+Whole files are walked sequentially by `crawler.verify_scan`, not record by record.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import zlib
 from pathlib import Path
 from typing import NamedTuple
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
+from warcio.timeutils import iso_date_to_datetime
 
 from crawler.errors import IntegrityError
 
@@ -37,6 +41,46 @@ class ArchivedRecord(NamedTuple):
         if self.http_headers is None:
             return None
         return self.http_headers.get_header("Content-Encoding")
+
+    @property
+    def record_type(self) -> str | None:
+        return self.warc_headers.get_header("WARC-Type")
+
+    @property
+    def target_uri(self) -> str | None:
+        return self.warc_headers.get_header("WARC-Target-URI")
+
+    @property
+    def date(self) -> dt.datetime | None:
+        value = self.warc_headers.get_header("WARC-Date")
+        return parse_warc_date(value) if value else None
+
+    @property
+    def status(self) -> int | None:
+        """The HTTP status code of a response record (None for other records)."""
+        if self.http_headers is None or self.http_headers.is_http_request:
+            return None
+        code = (self.http_headers.get_statuscode() or "").strip()
+        return int(code) if code.isdigit() else None
+
+    def fields(self) -> list[tuple[str, str]]:
+        """The `application/warc-fields` body of a metadata/warcinfo record."""
+        return parse_warc_fields(self.payload)
+
+
+def parse_warc_date(value: str) -> dt.datetime:
+    """A WARC-Date (second to microsecond precision) as an aware UTC datetime."""
+    return iso_date_to_datetime(value).replace(tzinfo=dt.UTC)
+
+
+def parse_warc_fields(body: bytes) -> list[tuple[str, str]]:
+    """`Name: value` lines (CRLF or LF) as pairs, in order; repeated names kept."""
+    fields = []
+    for line in body.decode("utf-8", errors="replace").splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.strip():
+            fields.append((name.strip(), value.strip()))
+    return fields
 
 
 def read_record_at(path: str | Path, offset: int) -> ArchivedRecord:
