@@ -14,3 +14,5 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0.1.0"
 
 SOFTWARE_NAME = "provenance-crawler"
+
+from crawler import warcio_compat  # noqa: E402,F401 - br decoding for warcio readers

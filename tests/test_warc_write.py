@@ -141,3 +141,22 @@ def test_existing_file_is_never_overwritten(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         WarcFile(tmp_path, "X.warc.gz", gzip_level=6)
     assert (tmp_path / "X.warc.gz").read_bytes() == b"keep"
+
+
+def test_warcio_decodes_brotli_payloads(tmp_path: Path) -> None:
+    import brotli
+
+    import crawler.warcio_compat  # noqa: F401 - installed by the crawler package anyway
+
+    html = "<p>ब्रॉटली</p>".encode() * 200
+    fetch = Fetch(
+        key="br", url="http://127.0.0.1:8000/br", fetched_at=WHEN, protocol="HTTP/1.1",
+        status=200, body=brotli.compress(html),
+        response_headers=(("Content-Type", "text/html; charset=utf-8"),
+                          ("Content-Encoding", "br")),
+    )
+    _, _, closed = _write(tmp_path, [fetch])
+    with (tmp_path / closed[0].name).open("rb") as fh:
+        bodies = [r.content_stream().read() for r in ArchiveIterator(fh)
+                  if r.rec_type == "response"]
+    assert bodies == [html]

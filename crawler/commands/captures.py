@@ -32,7 +32,7 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
     if args.seed:
         query = query.where(Capture.seed_id == args.seed)
     if args.pages:
-        query = query.where(Capture.hops == 0)
+        query = query.where(Capture.role == "page")
     with sessions() as session:
         captures = session.scalars(query).all()
         if args.json:
