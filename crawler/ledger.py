@@ -3,7 +3,8 @@
 Each entry holds the canonical serialisation of one row as it was written (or
 updated) and `entry_hash = SHA-256(prev_hash || "\\n" || payload)`, chaining it to the
 entry before it. The first entry's `prev_hash` is GENESIS (64 zeros). The head (the
-newest entry's hash) is what an archivist publishes; `crawler verify` recomputes the chain.
+newest entry's hash) is what an archivist publishes; `crawler verify` recomputes the chain
+(`walk_chain`) and checks every row against its newest entry (`check_rows`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from crawler.models import Base, LedgerEntry
@@ -94,3 +97,145 @@ def append(session: Session, rows: list[Base], *, action: str = "insert") -> str
         prev = entry_hash
     session.flush()
     return prev
+
+
+# -- verification ------------------------------------------------------------------------
+# What the chain proves and what it does not: recomputing it shows the entries are
+# consistent with each other and with the rows as they stand. Anyone who can write to
+# the database can rewrite rows AND recompute every hash after them, so the chain alone
+# proves nothing about tampering; a head recorded outside the database (published,
+# handed to an auditor, or signed — crawler.signing) must still be found in the chain.
+# `recorded_at` is not covered by the hash (it is bookkeeping, not provenance).
+
+
+@dataclass(frozen=True)
+class LedgerIssue:
+    """Something the ledger check found: where (seq, or table and row) and what."""
+
+    kind: str
+    message: str
+    seq: int | None = None
+    table: str | None = None
+    row_id: str | None = None
+
+
+@dataclass
+class ChainWalk:
+    """The result of recomputing the chain from GENESIS to the newest entry."""
+
+    entries: int = 0
+    head: str = GENESIS
+    found: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+    issues: list[LedgerIssue] = field(default_factory=list)
+
+
+def walk_chain(session: Session, *, wanted: Iterable[str] = (), batch: int = 2000) -> ChainWalk:
+    """Recompute every entry's hash and link, in seq order, streaming.
+
+    `wanted` are hashes to look for (a published head, the runs' heads); where each
+    was found is in `found` as (seq, table, row_id).
+    """
+    wanted_set = set(wanted)
+    walk = ChainWalk()
+    expected_prev, prev_seq = GENESIS, None
+    rows = session.execute(
+        select(LedgerEntry.seq, LedgerEntry.table_name, LedgerEntry.row_id, LedgerEntry.action,
+               LedgerEntry.payload, LedgerEntry.prev_hash, LedgerEntry.entry_hash)
+        .order_by(LedgerEntry.seq).execution_options(yield_per=batch)
+    )
+    for seq, table, row_id, action, payload, prev_hash, entry_hash in rows:
+        walk.entries += 1
+        where = {"seq": seq, "table": table, "row_id": row_id}
+        if prev_hash != expected_prev:
+            before = f"entry seq {prev_seq}" if prev_seq is not None else "GENESIS"
+            walk.issues.append(LedgerIssue(
+                "ledger-link", f"prev_hash {prev_hash} is not the hash of {before} "
+                f"({expected_prev}): entries were removed, inserted or reordered", **where))
+        if chain_hash(prev_hash, payload) != entry_hash:
+            walk.issues.append(LedgerIssue(
+                "ledger-hash", f"entry_hash {entry_hash} is not SHA-256(prev_hash, payload) "
+                f"= {chain_hash(prev_hash, payload)}: the entry was edited", **where))
+        problem = _payload_problem(table, row_id, action, payload)
+        if problem:
+            walk.issues.append(LedgerIssue("ledger-entry", problem, **where))
+        if entry_hash in wanted_set:
+            walk.found[entry_hash] = (seq, table, row_id)
+        expected_prev, prev_seq = entry_hash, seq
+    walk.head = expected_prev
+    return walk
+
+
+def _payload_problem(table: str, row_id: str, action: str, payload: str) -> str | None:
+    if action not in ("insert", "update"):
+        return f"action {action!r} is neither insert nor update"
+    try:
+        body = json.loads(payload)
+        named, row = body["table"], body["row"]
+    except (ValueError, KeyError, TypeError):
+        return "payload is not the canonical JSON of a row"
+    if named != table:
+        return f"payload is a {named} row but the entry says {table}"
+    model = _models().get(table)
+    if model is not None:
+        keys = [col.key for col in inspect(model).primary_key]
+        if ",".join(str(row.get(k)) for k in keys) != row_id:
+            return f"payload is row {row.get(keys[0])!r} but the entry says row {row_id}"
+    return None
+
+
+def _models() -> dict[str, type[Base]]:
+    return {m.class_.__tablename__: m.class_ for m in Base.registry.mappers}
+
+
+def _fingerprint(payload: str) -> bytes:
+    return hashlib.blake2b(payload.encode("utf-8"), digest_size=16).digest()
+
+
+def _differences(recorded: str, current: str, limit: int = 80) -> str:
+    try:
+        old, new = json.loads(recorded)["row"], json.loads(current)["row"]
+    except (ValueError, KeyError, TypeError):
+        return "the recorded payload is not canonical JSON"
+    parts = []
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key):
+            parts.append(f"{key}: ledger {str(old.get(key))[:limit]!r}, "
+                         f"now {str(new.get(key))[:limit]!r}")
+    return "; ".join(parts) or "serialisation differs"
+
+
+def check_rows(session: Session, *, tables: Iterable[str] = LEDGERED_TABLES,
+               batch: int = 1000) -> Iterator[LedgerIssue]:
+    """Each row's canonical serialisation against its newest ledger entry.
+
+    Reports rows changed since their newest entry, rows with no entry, and entries
+    whose row is gone. Holds a 16-byte fingerprint per row of one table at a time.
+    """
+    models = _models()
+    for table in tables:
+        model = models[table]
+        newest_seq = (select(func.max(LedgerEntry.seq)).where(LedgerEntry.table_name == table)
+                      .group_by(LedgerEntry.row_id))
+        newest: dict[str, tuple[int, bytes]] = {}
+        for row_id, seq, payload in session.execute(
+            select(LedgerEntry.row_id, LedgerEntry.seq, LedgerEntry.payload)
+            .where(LedgerEntry.seq.in_(newest_seq)).execution_options(yield_per=batch)
+        ):
+            newest[row_id] = (seq, _fingerprint(payload))
+        pk = list(inspect(model).primary_key)
+        for row in session.scalars(select(model).order_by(*pk).execution_options(yield_per=batch)):
+            key = row_key(row)
+            current = canonical(row)
+            entry = newest.pop(key, None)
+            if entry is None:
+                yield LedgerIssue("row-unledgered", "the row has no ledger entry: written outside "
+                                  "the recorder, or its entries were removed", table=table, row_id=key)
+            elif entry[1] != _fingerprint(current):
+                recorded = session.scalar(select(LedgerEntry.payload).where(LedgerEntry.seq == entry[0]))
+                yield LedgerIssue("row-changed", f"the row differs from its newest ledger entry "
+                                  f"(seq {entry[0]}): {_differences(recorded or '', current)}",
+                                  seq=entry[0], table=table, row_id=key)
+            session.expunge(row)
+        for key, (seq, _fp) in sorted(newest.items()):
+            yield LedgerIssue("row-gone", f"the ledger records this row (newest entry seq {seq}) "
+                              "but the row is gone: deleted", seq=seq, table=table, row_id=key)
