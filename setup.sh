@@ -32,4 +32,11 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
 
+# pywb for `crawler replay`, in its own virtualenv (crawler.replay finds it here).
+if [ ! -x .venv-replay/bin/wayback ]; then
+  "$PYTHON" -m venv .venv-replay
+  .venv-replay/bin/python -m pip install -q --upgrade pip
+  .venv-replay/bin/python -m pip install -q pywb
+fi
+
 echo "setup: done — run .venv/bin/crawler --help"

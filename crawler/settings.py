@@ -5,7 +5,8 @@ what its options say. The environment is read here and nowhere else:
 CRAWLER_DB_URL selects the provenance database (any SQLAlchemy URL).
 Prefixes name the component that reads a setting: ARCHIVE_ (crawler.archiving and
 crawler.recorder), PROVENANCE_ (the database), REQUISITES_ (the spider),
-CRAWLER_ (the collection and the operator), PROGRESS_ (crawler.progress).
+CRAWLER_ (the collection and the operator), PROGRESS_ (crawler.progress),
+REPLAY_ (crawler.replay and the replay URLs of citations).
 """
 
 from __future__ import annotations
@@ -55,6 +56,13 @@ REQUISITES_MAX_DEPTH = 3
 # --- progress ----------------------------------------------------------------------------
 # Seconds between progress reports of a crawl (0 = none).
 PROGRESS_INTERVAL = 5.0
+
+# --- replay (crawler.replay, `crawler replay`, `crawler cite`, `crawler timemap`) -----------
+# pywb's own virtualenv (or its `wayback` program); empty = <repo>/.venv-replay (setup.sh).
+# pywb must not share the crawler's virtualenv: its brotlipy breaks Scrapy's brotli.
+REPLAY_PYWB = ""
+# Port `crawler replay` serves on (a free one when taken) and citations' replay URLs name.
+REPLAY_PORT = 8080
 
 # --- Scrapy: politeness and fetching ---------------------------------------------------
 ROBOTSTXT_OBEY = True

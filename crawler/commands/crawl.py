@@ -52,8 +52,11 @@ def crawl_and_report(ctx: Any, *, seed_ids: list[str], url: str | None,
     for cap in failures:
         ctx.out.print(f"  failed: {cap.url} — {cap.error or cap.status}", highlight=False)
     ctx.out.print(f"ledger head: {result.ledger_head}")
+    from crawler.commands.index import refresh_index  # keep archive/index.cdxj current
+
+    indexed = refresh_index(ctx)
     missed = [o for o in outcomes if not o.captured]
-    return 1 if missed or (strict and failures) else 0
+    return 1 if missed or (strict and failures) or not indexed else 0
 
 
 def run(ctx: Any, args: argparse.Namespace) -> int:
