@@ -81,6 +81,7 @@ ASSET_FILES: dict[str, str] = {
     "/cdn/images/oneindia/2021/12/taliban-1639203606-600.jpg": "cdn/oi-taliban-600.jpg",
     "/cdn/images/oneindia/2021/12/taliban-1639203606-1200.jpg": "cdn/oi-taliban-1200.jpg",
     "/cdn/images/orissapost/2021/06/terrorist.jpg": "cdn/op-terrorist.jpg",
+    "/cdn/images/orissapost/2019/12/mypaperbagchallenge.jpg": "cdn/thumb-b.jpg",
     "/cdn/images/orissapost/2025/09/vijay-rally.jpg": "cdn/thumb-a.jpg",
     "/cdn/images/orissapost/2025/09/konark-sun-temple.jpg": "cdn/thumb-b.jpg",
     "/cdn/images/orissapost/2025/09/palestine.jpg": "cdn/thumb-a.jpg",
