@@ -4,7 +4,8 @@ the recorder, and a signal the spider sends for fetches that got no response.
 Placed at 950, next to the downloader, it sees each response before
 HttpCompressionMiddleware decodes it and before RedirectMiddleware follows it: raw
 bodies, every redirect hop, every retry. Reads the ARCHIVE_* and PROVENANCE_*
-settings (see crawler.settings); `ARCHIVE_ENABLED = False` switches it off.
+settings (see crawler.settings); `ARCHIVE_ENABLED = False` switches it off;
+PROVENANCE_SIGNING_KEY signs each run's ledger head (crawler.signing).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from crawler.db import open_database
 from crawler.fetch_records import Fetch
 from crawler.recorder import Recorder, RecorderConfig
 from crawler.runs import finish_run, start_run
+from crawler.signing import head_signer
 from crawler.warc_write import CONFORMS_TO
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,7 @@ class ArchiveMiddleware:
         self.recorder: Recorder | None = None
         self.run_id: int | None = None
         self.sessions: Any = None
+        self.sign: Any = None  # signs the run's ledger head (PROVENANCE_SIGNING_KEY)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchiveMiddleware:
@@ -94,6 +97,8 @@ class ArchiveMiddleware:
     def _open_run(self, spider: Spider) -> None:
         s = self.settings
         collection = Path(s.get("CRAWLER_COLLECTION_DIR") or ".").resolve()
+        if s.get("PROVENANCE_SIGNING_KEY"):
+            self.sign = head_signer(Path(s.get("PROVENANCE_SIGNING_KEY")))
         db_url = s.get("PROVENANCE_DB_URL") or f"sqlite:///{collection / 'provenance.db'}"
         self.sessions = open_database(db_url)
         recorded = {name: s.get(name) for name in RECORDED_SETTINGS}
@@ -122,6 +127,8 @@ class ArchiveMiddleware:
             "robots": "obey" if s.getbool("ROBOTSTXT_OBEY") else "ignore",
             "crawl-run": run.uuid,
             "crawl-run-id": str(run.id),
+            "crawl-run-started": run.started_at.isoformat(timespec="microseconds"),
+            "crawl-settings": run.settings_json,
             "description": (
                 "HTTP status lines and headers are re-serialised from Scrapy's parsed "
                 "responses (Scrapy keeps no raw HTTP bytes); payloads are stored as received, "
@@ -149,9 +156,10 @@ class ArchiveMiddleware:
         try:
             self.recorder.close()
         except Exception:
-            finish_run(self.sessions, self.run_id, status="failed: archive writer error")
+            finish_run(self.sessions, self.run_id, status="failed: archive writer error",
+                       sign=self.sign)
             raise
-        run = finish_run(self.sessions, self.run_id, status=status)
+        run = finish_run(self.sessions, self.run_id, status=status, sign=self.sign)
         self.crawler.stats.set_value("archive/ledger_head", run.ledger_head)
         log.info("crawl run %s closed; ledger head %s", run.id, run.ledger_head)
 

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import socket
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -82,8 +82,13 @@ def start_run(
     return run
 
 
-def finish_run(sessions: sessionmaker[Session], run_id: int, *, status: str) -> CrawlRun:
-    """Close a run: counts from its capture rows, then the ledger head written into it."""
+def finish_run(sessions: sessionmaker[Session], run_id: int, *, status: str,
+               sign: Callable[[str, str], str] | None = None) -> CrawlRun:
+    """Close a run: counts from its capture rows, then the ledger head written into it.
+
+    `sign(run_uuid, head)` (crawler.signing.head_signer) signs the head; the signature
+    is stored with it in `head_signature`.
+    """
     with sessions.begin() as session:
         run = session.get_one(CrawlRun, run_id)
         counts = session.execute(
@@ -105,6 +110,8 @@ def finish_run(sessions: sessionmaker[Session], run_id: int, *, status: str) -> 
         # The head covers every entry up to and including this run's closing entry;
         # the run row stores it in a second entry that the head itself does not cover.
         run.ledger_head = ledger.append(session, [run], action="update")
+        if sign is not None:
+            run.head_signature = sign(run.uuid, run.ledger_head)
         session.flush()
         ledger.append(session, [run], action="update")
     return run

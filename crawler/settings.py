@@ -31,6 +31,9 @@ USER_AGENT = f"{SOFTWARE_NAME}/{__version__} (+{CRAWLER_CONTACT}; archival crawl
 # --- the provenance database ------------------------------------------------------------
 # SQLAlchemy URL; empty means sqlite:///<collection>/provenance.db.
 PROVENANCE_DB_URL = os.environ.get("CRAWLER_DB_URL", "")
+# Ed25519 private key (PEM) that signs each run's ledger head (`crawl --sign KEYFILE`,
+# `crawler keygen`); empty = heads are not signed. See crawler.signing.
+PROVENANCE_SIGNING_KEY = ""
 
 # --- archiving ---------------------------------------------------------------------------
 # Off: nothing is archived (the benchmark's plain-Scrapy baseline).

@@ -137,6 +137,7 @@ def verify_file(session: Session, archive_dir: Path, warc: WarcFile, run_uuid: s
                        capture_id=exp.capture_id)
         return
     report.files += 1
+    first_problem = len(report.problems)
     by_offset = {e.offset: e for e in expected.values() if e.offset is not None}
     scan = FileScan(path)
     for rec in scan_file(path, scan, on_bytes=progress.advance if progress else None):
@@ -181,6 +182,8 @@ def verify_file(session: Session, archive_dir: Path, warc: WarcFile, run_uuid: s
     elif warc.sha256 is not None:
         report.add("file-open", "the database records the file as closed (with a SHA-256) but "
                    "only the .open file exists", file=path.name)
+    report.problems[first_problem:] = sorted(
+        report.problems[first_problem:], key=lambda p: -1 if p.offset is None else p.offset)
 
 
 def verify_collection(

@@ -7,12 +7,14 @@ recorded), 2 on bad input or configuration.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from crawler.commands._render import print_table, summary_table
 from crawler.crawl import run_crawl
 from crawler.db import open_database
 from crawler.errors import BadInput
+from crawler.signing import key_id, load_private_key
 from crawler.summary import run_failures, seed_outcomes
 
 HELP = "fetch and archive the seeds (all, --seed ID, or --url URL)"
@@ -26,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="do not obey robots.txt (recorded with the run)")
     parser.add_argument("--strict", action="store_true",
                         help="exit 1 when any fetch failed, requisites included")
+    parser.add_argument("--sign", type=Path, metavar="KEYFILE",
+                        help="sign the run's ledger head with this Ed25519 key (crawler keygen)")
     parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override a setting of crawler/settings.py")
 
@@ -66,7 +70,13 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = parse_overrides(args.set)
     if args.ignore_robots:
         overrides["ROBOTSTXT_OBEY"] = False
+    if args.sign:
+        key = load_private_key(args.sign)  # bad key: exit 2 before anything is fetched
+        overrides["PROVENANCE_SIGNING_KEY"] = str(args.sign.resolve())
     if not args.verbose:
         overrides.setdefault("LOG_LEVEL", "WARNING")
-    return crawl_and_report(ctx, seed_ids=seed_ids, url=args.url, overrides=overrides,
+    code = crawl_and_report(ctx, seed_ids=seed_ids, url=args.url, overrides=overrides,
                             strict=args.strict)
+    if args.sign:
+        ctx.out.print(f"ledger head signed with Ed25519 key {key_id(key.public_key())}")
+    return code
