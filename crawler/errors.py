@@ -42,6 +42,10 @@ class DatabaseError(BadInput):
     """The provenance database cannot be reached or has the wrong schema."""
 
 
+class SeedConflict(BadInput):
+    """A seed differs from the seed on record (URL or seed copy changed)."""
+
+
 class ArchiveError(CrawlerError):
     """Writing the archive failed: the crawl stops rather than lose bytes."""
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import SOFTWARE_NAME, __version__, ledger
-from crawler.errors import IntegrityError
+from crawler.errors import SeedConflict
 from crawler.manifest import Seed
 from crawler.models import Capture, CrawlRun, Outlet
 from crawler.models import Seed as SeedRow
@@ -48,7 +48,7 @@ def record_seeds(session: Session, seeds: Iterable[Seed], *, now: dt.datetime) -
         if row.copy_sha256 != seed.copy_sha256:
             changes.append(f"seed copy sha256 {row.copy_sha256} -> {seed.copy_sha256}")
         if changes:
-            raise IntegrityError(
+            raise SeedConflict(
                 f"seed {seed.id}: differs from the seed on record ({'; '.join(changes)}); "
                 "give the changed seed a new id rather than rewrite provenance"
             )

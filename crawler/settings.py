@@ -84,6 +84,9 @@ DEFAULT_REQUEST_HEADERS = {
     "Accept-Encoding": "gzip, deflate, br",
 }
 DOWNLOADER_MIDDLEWARES = {
+    # Scrapy's lets requests that wait together for robots.txt through (crawler/robots.py)
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.robots.RobotsTxtMiddleware": 100,
     # next to the downloader: raw bodies and every redirect hop
     "crawler.archiving.ArchiveMiddleware": 950,
 }
