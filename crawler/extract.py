@@ -215,10 +215,13 @@ def extract_page(text: str, *, url: str | None = None,
         paragraphs = paragraphs[1:]  # trafilatura keeps the <h1> as the first line
     blocks = page_blocks(root, paragraphs=paragraphs, title=title.value if title else None)
 
+    # the capture day in UTC may be the day before or after the site's own local day
+    around = ({captured_on + dt.timedelta(days=n) for n in (-1, 0, 1)} if captured_on
+              else set())
     render_dates = tuple(
-        Found(b.text, b.where) for b in blocks if b.role == "chrome" and captured_on
-        and any(d.date == captured_on for d in find_dates(b.text)))
-    render_days = {captured_on} if render_dates else set()
+        Found(b.text, b.where) for b in blocks if b.role == "chrome"
+        and any(d.date in around for d in find_dates(b.text)))
+    render_days = {d.date for r in render_dates for d in find_dates(r.value)} & around
 
     def usable(found: Found | None) -> Found | None:
         if found is None:
