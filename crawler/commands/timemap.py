@@ -1,0 +1,36 @@
+"""Print the Memento TimeMap (RFC 7089, application/link-format) of an archived URL.
+
+Every capture reached from the URL is listed, following its redirects and canonical
+URL, oldest first, as replay URLs of `crawler replay`. An unknown URL exits 2 and
+names the closest archived URLs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from crawler.cite_lookup import mementos, unknown_url
+from crawler.commands.cite import add_replay_base
+from crawler.db import open_database
+from crawler.replay import replay_name
+from crawler.timemap import timemap
+
+HELP = "print the Memento TimeMap (RFC 7089 link format) of a URL's captures"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("url", metavar="URL", help="original or archived URL")
+    add_replay_base(parser)
+
+
+def run(ctx: Any, args: argparse.Namespace) -> int:
+    collection = ctx.collection
+    sessions = open_database(ctx.db_url, upgrade_schema=False)
+    with sessions() as session:
+        caps = mementos(session, args.url, archive_dir=collection.archive_dir)
+        if not caps:
+            raise unknown_url(session, args.url)
+        text = timemap(args.url, caps, base=args.replay_base, name=replay_name(collection))
+    print(text, end="")
+    return 0
