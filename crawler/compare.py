@@ -99,11 +99,7 @@ def _fetch_flags(fetch: FetchOutcome, live: LivePage | None, copy: SeedCopy,
     if fetch.status >= 400:
         return [Flag("fetch_failed", "critical", f"The URL answers HTTP {fetch.status}.",
                      (live_evidence(f"HTTP {fetch.status}", f"response for {fetch.final_url}"),))]
-    flags: list[Flag] = []
-    if live is not None and live.not_found_text is not None and _article_share(roles, live) < 0.3:
-        flags.append(Flag("soft_404", "critical",
-                          f"The URL answers HTTP {fetch.status} with a 'page not found' page.",
-                          (live_evidence(live.not_found_text.value, live.not_found_text.where),)))
+    flags = _soft_404(live, roles, f"HTTP {fetch.status}")
     if fetch.final_url != fetch.requested_url and len(fetch.chain) > 1:
         hops = " -> ".join(f"{u} ({s})" for u, s in fetch.chain)
         same = live is not None and not flags and (
@@ -120,6 +116,16 @@ def _fetch_flags(fetch: FetchOutcome, live: LivePage | None, copy: SeedCopy,
                               (live_evidence(hops, "redirect chain"),
                                live_evidence(title, "title of the final page"))))
     return flags
+
+
+def _soft_404(live: LivePage | None, roles: dict[int, LineRole], answer: str | None
+              ) -> list[Flag]:
+    if live is None or live.not_found_text is None or _article_share(roles, live) >= 0.3:
+        return []
+    message = (f"The URL answers {answer} with a 'page not found' page." if answer else
+               "The page is a 'page not found' page, not the article.")
+    return [Flag("soft_404", "critical", message,
+                 (live_evidence(live.not_found_text.value, live.not_found_text.where),))]
 
 
 def _article_share(roles: dict[int, LineRole], live: LivePage) -> float:
@@ -286,6 +292,8 @@ def compare(copy: SeedCopy, *, live: LivePage | None, fetch: FetchOutcome | None
     flags: list[Flag] = []
     if fetch is not None:
         flags += _fetch_flags(fetch, live, copy, roles, headline)
+    else:  # an offline page: it was served, so only a soft 404 can be told
+        flags += _soft_404(live, roles, None)
     usable = live is not None and not any(
         f.kind in ("not_found", "soft_404", "fetch_failed") or
         (f.kind == "redirected" and f.severity != "info") for f in flags)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crawler.extract import LivePage
-from crawler.extract_text import key, similarity
+from crawler.extract_text import find_dates, key, similarity
 from crawler.seedcopy import Artifact, SeedCopy, chrome_hint, guess_headline, is_date_only
 
 
@@ -69,8 +69,8 @@ def classify_lines(copy: SeedCopy, artifacts: list[Artifact],
             roles[ln.number] = LineRole(ln.number, "chrome", hit)
         elif hint:
             roles[ln.number] = LineRole(ln.number, "chrome", f"looks like {hint}")
-        elif is_date_only(text):
-            roles[ln.number] = LineRole(ln.number, "date")
+        elif is_date_only(text) or (find_dates(text) and len(text.split()) <= 12):
+            roles[ln.number] = LineRole(ln.number, "date")  # a date line or a dated byline
         elif _looks_like_prose(text):
             roles[ln.number] = LineRole(ln.number, "article")
         else:
