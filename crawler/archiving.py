@@ -171,7 +171,8 @@ class ArchiveMiddleware:
         except Exception as exc:
             log.error("archiving failed, stopping the crawl: %s", exc)
             self.crawler.stats.set_value("archive/error", str(exc))
-            self.crawler.engine.close_spider(self.crawler.spider, "archive_error")
+            if self.crawler.engine and self.crawler.spider:
+                self.crawler.engine.close_spider(self.crawler.spider, "archive_error")
             raise
 
     def process_response(
@@ -184,8 +185,9 @@ class ArchiveMiddleware:
         meta = request.meta
         key = uuid.uuid4().hex
         location = None
-        if 300 <= response.status < 400 and b"Location" in response.headers:
-            location = urljoin(request.url, response.headers[b"Location"].decode("latin-1"))
+        raw_location = response.headers.get(b"Location")
+        if 300 <= response.status < 400 and raw_location:
+            location = urljoin(request.url, raw_location.decode("latin-1"))
         fetch = Fetch(
             key=key,
             url=response.url,

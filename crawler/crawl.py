@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CrawlResult:
-    run_id: int | None
+    run_id: int
     ledger_head: str | None
     stats: Mapping[str, Any]
 
@@ -101,4 +101,4 @@ def run_crawl(
         raise ArchiveError(f"the crawl stopped because archiving failed: {stats['archive/error']}")
     if "archive/run_id" not in stats:
         raise ArchiveError("the crawl recorded no run: see the log above for why")
-    return CrawlResult(stats.get("archive/run_id"), stats.get("archive/ledger_head"), stats)
+    return CrawlResult(int(stats["archive/run_id"]), stats.get("archive/ledger_head"), stats)

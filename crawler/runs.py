@@ -98,7 +98,7 @@ def finish_run(sessions: sessionmaker[Session], run_id: int, *, status: str,
                 func.coalesce(func.sum(Capture.payload_length), 0),
             ).where(Capture.run_id == run_id)
         ).one()
-        run.captures, run.failures, run.bytes = counts[0], counts[1], int(counts[2])
+        run.captures, run.failures, run.bytes = counts[0], counts[1], int(counts[2] or 0)
         run.pages = session.scalar(
             select(func.count(Capture.id)).where(
                 Capture.run_id == run_id, Capture.role == "page", Capture.error.is_(None)

@@ -29,6 +29,9 @@ from crawler.requisites import css_requisites, html_requisites
 
 class SeedsSpider(Spider):
     name = "seeds"
+    manifest: Manifest | None
+    seeds: tuple[Seed, ...] = ()
+    max_depth: int = 3
 
     def __init__(self, seed: str | None = None, url: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -38,7 +41,8 @@ class SeedsSpider(Spider):
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SeedsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        collection = Collection(Path(crawler.settings.get("CRAWLER_COLLECTION_DIR") or ".").resolve())
+        folder = crawler.settings.get("CRAWLER_COLLECTION_DIR") or "."
+        collection = Collection(Path(folder).resolve())
         spider.max_depth = crawler.settings.getint("REQUISITES_MAX_DEPTH")
         spider.manifest, spider.seeds = spider._select(collection)
         return spider
@@ -80,7 +84,7 @@ class SeedsSpider(Spider):
         hops = response.meta.get("hops", 0)
         if hops >= self.max_depth or not isinstance(response, TextResponse):
             return
-        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
         if "css" in ctype or response.url.split("?")[0].endswith(".css"):
             urls = css_requisites(response.text, response.url)
         elif "html" in ctype:

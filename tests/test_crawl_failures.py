@@ -10,11 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import FAST, REPO, crawl_collection, make_collection, run_cli
 from sqlalchemy import select
 
-from conftest import FAST, REPO, crawl_collection, make_collection, run_cli
 from crawler.db import open_database
 from crawler.models import Capture, CrawlRun
+
+DARPAN = "/www.darpanmagazine.com/news/international/isis-inspiring-pakistani-militants/"
 
 
 def _free_port() -> int:
@@ -30,7 +32,7 @@ def failing(site_server: str, tmp_path_factory: pytest.TempPathFactory):
 name = "failures"
 [[seed]]
 id = "ok"
-url = "{site_server}/www.darpanmagazine.com/news/international/isis-inspiring-pakistani-militants/?page=13"
+url = "{site_server}{DARPAN}?page=13"
 outlet = "Darpan Magazine"
 [[seed]]
 id = "missing"
@@ -122,7 +124,7 @@ def test_changed_seed_copy_is_refused(site_server: str, tmp_path: Path) -> None:
     copy = REPO / "seeds" / "002_175540b7c80d02ab.txt"
     manifest = f"""[[seed]]
 id = "002"
-url = "{site_server}/www.darpanmagazine.com/news/international/isis-inspiring-pakistani-militants/?page=52"
+url = "{site_server}{DARPAN}?page=52"
 copy = "{copy.name}"
 """
     root = make_collection(tmp_path / "c", manifest)
@@ -153,8 +155,8 @@ def test_init_collection_and_options_in_either_place(site_server: str, tmp_path:
 
 
 def test_scrapy_crawl_seeds_does_the_same_crawl(site_server: str, tmp_path: Path) -> None:
-    root = make_collection(tmp_path / "c", f'[[seed]]\nid = "p"\nurl = "{site_server}/test/nonenglish"\n',
-                           copies=False)
+    manifest = f'[[seed]]\nid = "p"\nurl = "{site_server}/test/nonenglish"\n'
+    root = make_collection(tmp_path / "c", manifest, copies=False)
     shutil.copy2(REPO / "scrapy.cfg", root / "scrapy.cfg")
     proc = subprocess.run(
         [sys.executable, "-m", "scrapy", "crawl", "seeds", "-s", "AUTOTHROTTLE_ENABLED=False"],

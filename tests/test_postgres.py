@@ -10,10 +10,16 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from conftest import (
+    PG_DEFAULT,
+    crawl_collection,
+    fresh_postgres_database,
+    make_collection,
+    postgres_url_or_skip,
+    run_cli,
+)
 from sqlalchemy import select
 
-from conftest import PG_DEFAULT, crawl_collection, fresh_postgres_database, make_collection, \
-    postgres_url_or_skip, run_cli
 from crawler.db import current_revision, head_revision, make_engine, open_database
 from crawler.models import Capture, CrawlRun, Seed, WarcFile
 
@@ -58,7 +64,8 @@ def test_captures_on_postgres_point_at_their_bytes(pg_crawl) -> None:
         data = (root / "archive" / files[cap.warc_file_id].name).read_bytes()
         import gzip
 
-        record = gzip.decompress(data[cap.response_offset:cap.response_offset + cap.response_length])
+        end = cap.response_offset + cap.response_length
+        record = gzip.decompress(data[cap.response_offset:end])
         assert cap.warc_record_id.encode() in record
         payload = record.split(b"\r\n\r\n", 2)[2][: cap.payload_length]
         assert hashlib.sha256(payload).hexdigest() == cap.payload_sha256

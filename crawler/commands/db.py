@@ -21,7 +21,7 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
         rev = upgrade(engine)
         ctx.out.print(f"{safe_url(ctx.db_url)}: schema at revision {rev} (head {head_revision()})")
         return 0
-    rev = current_revision(engine)
-    ctx.out.print(f"{safe_url(ctx.db_url)}: schema at revision {rev or 'none'} "
+    current = current_revision(engine)
+    ctx.out.print(f"{safe_url(ctx.db_url)}: schema at revision {current or 'none'} "
                   f"(head {head_revision()})")
-    return 0 if rev == head_revision() else 1
+    return 0 if current == head_revision() else 1
