@@ -21,7 +21,6 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
-
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
