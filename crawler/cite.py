@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from crawler.cdx import timestamp14
-from crawler.cite_record import page_info, read_response
+from crawler.cite_record import headline_of, read_response
 from crawler.models import Capture
 from crawler.wacz import PackageRef, package_holding
 
@@ -81,13 +81,13 @@ def build_citation(cap: Capture, *, archive_dir: Path, collection: str,
     assert cap.warc_file is not None and cap.response_offset is not None
     rec = read_response(archive_dir / cap.warc_file.name, int(cap.response_offset),
                         record_id=cap.warc_record_id, payload_sha256=cap.payload_sha256)
-    info = page_info(rec.body, content_type=rec.content_type, url=cap.url) \
+    headline = headline_of(rec.body, content_type=rec.content_type, url=cap.url) \
         if "html" in (cap.content_type or rec.content_type) else None
     seed = cap.seed
     outlet = seed.outlet.name if seed is not None else None
     return Citation(
         outlet=outlet,
-        headline=info.headline if info else None,
+        headline=headline,
         original_url=seed.url if seed is not None else cap.requested_url,
         archived_url=cap.url,
         published=seed.published if seed is not None else None,

@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import surt
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
@@ -32,6 +31,8 @@ log = logging.getLogger(__name__)
 
 def url_key(url: str) -> str:
     """The SURT key replay tools compare URLs by."""
+    import surt  # imported here: it pulls in tldextract (~0.3 s) for every CLI start
+
     try:
         return str(surt.surt(url.split("#", 1)[0]))
     except Exception:  # noqa: BLE001 - an unparsable URL is its own key
@@ -83,7 +84,7 @@ def canonical_of(cap: Capture, archive_dir: Path) -> str | None:
     except CrawlerError as exc:
         log.warning("cannot read capture %s for its canonical URL: %s", cap.id, exc)
         return None
-    info = page_info(rec.body, content_type=rec.content_type, url=cap.url)
+    info = page_info(rec.body, content_type=rec.content_type)
     if not info.canonical:
         return None
     from urllib.parse import urljoin

@@ -4,7 +4,8 @@ A citation names bytes, so it is built from the archive, not from the database a
 the response record is read at its recorded offset, its WARC-Record-ID and the SHA-256
 of its payload (as received: de-chunked, content-encoding kept, the bytes the
 `WARC-Payload-Digest` covers) are checked against the capture row, and the headline
-and canonical URL come from the archived HTML. A disagreement raises
+and canonical URL come from the archived HTML (the headline through crawler.extract,
+the comparison's extractor). A disagreement raises
 `crawler.errors.IntegrityError` with file, offset and record id. Records are read with
 `crawler.warc_read.read_record_at`. Reads no settings.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -21,6 +23,7 @@ from pathlib import Path
 from crawler.errors import IntegrityError
 from crawler.warc_read import decoded_payload, read_record_at
 
+log = logging.getLogger(__name__)
 _CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_-]+)""", re.I)
 
 
@@ -130,26 +133,23 @@ class _HeadParser(HTMLParser):
             self._in = None
 
 
-def _extractor_headline(html: str, url: str) -> str | None:
-    """The comparison module's headline extractor, when it is installed."""
+def headline_of(body: bytes, *, content_type: str = "", url: str = "") -> str | None:
+    """The article's headline: crawler.extract's title, else og:title, else <title>."""
+    from crawler.extract import extract_page
+
+    html = decode_html(body, content_type)
     try:
-        from crawler import extract  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    func = getattr(extract, "headline", None) or getattr(extract, "extract_headline", None)
-    if func is None:
-        return None
-    try:
-        value = func(html, url=url)
-    except TypeError:
-        value = func(html)
-    except Exception:  # noqa: BLE001 - an extractor failure must not stop a citation
-        return None
-    return str(value).strip() or None if value else None
+        found = extract_page(html, url=url or None).title
+    except Exception as exc:  # noqa: BLE001 - an extractor failure must not stop a citation
+        log.warning("headline extraction failed for %s: %s", url, exc)
+        found = None
+    if found and found.value.strip():
+        return found.value.strip()
+    return page_info(body, content_type=content_type).headline
 
 
-def page_info(body: bytes, *, content_type: str = "", url: str = "") -> PageInfo:
-    """Title, headline (og:title, else the extractor's, else <title>) and canonical URL."""
+def page_info(body: bytes, *, content_type: str = "") -> PageInfo:
+    """Title (<title>), headline (og:title, else <title>, else <h1>) and canonical URL."""
     html = decode_html(body, content_type)
     parser = _HeadParser()
     try:
@@ -157,6 +157,6 @@ def page_info(body: bytes, *, content_type: str = "", url: str = "") -> PageInfo
         parser.close()
     except Exception:  # noqa: BLE001 - html.parser rarely fails; a page without a title is fine
         pass
-    headline = parser.og_title or _extractor_headline(html, url) or parser.title or parser.h1
+    headline = parser.og_title or parser.title or parser.h1
     return PageInfo(title=parser.title or headline, headline=headline,
                     canonical=parser.canonical)

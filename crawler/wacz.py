@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cdxj_indexer.main import CDXJIndexer
-
 from crawler import SOFTWARE_NAME, __version__
 from crawler.manifest import sha256_file
 
@@ -79,6 +77,8 @@ def _sha256(data: bytes) -> str:
 
 def _index(warcs: list[Path]) -> tuple[bytes, bytes]:
     """(index.cdx.gz, index.idx) for the WARC files, sorted, via cdxj-indexer."""
+    from cdxj_indexer.main import CDXJIndexer  # imported here: it takes ~0.5 s
+
     data = io.BytesIO()
     idx = io.StringIO()
     indexer = CDXJIndexer(idx, [str(p) for p in warcs], sort=True, compress=data,

@@ -1,12 +1,13 @@
 """Our own Ed25519 signature of a WACZ's datapackage.json, and checking a WACZ.
 
 This is NOT the WACZ Signing and Verification spec (authsign): authsign's anonymous
-signatures cannot be verified by its own tooling, so we sign with the collection's
-Ed25519 key (the key file `crawler keygen` makes for the ledger, read through
-`crawler.signing` when it is installed, else a PKCS#8 PEM private key) and record the
-signature under a key of our own in `datapackage-digest.json`:
+signatures cannot be verified by its own tooling, so we sign with the Ed25519 key the
+ledger heads are signed with (the PEM key file `crawler keygen` writes, read by
+`crawler.signing`) and record the signature under a key of our own in
+`datapackage-digest.json`, where WACZ tools ignore it:
 
     "crawlerSignature": {"algorithm": "Ed25519", "signs": "datapackage.json",
+                         "keyId": <crawler.signing key id>,
                          "publicKey": <base64 raw 32 bytes>, "signature": <base64>}
 
 The signature covers the exact bytes of datapackage.json, whose resources carry every
@@ -28,34 +29,14 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from crawler.errors import BadInput
+from crawler import signing
 
 SIGNATURE_KEY = "crawlerSignature"
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:
-    """The Ed25519 private key in `path` (the ledger's key file format)."""
-    try:
-        from crawler import signing  # type: ignore[attr-defined]
-
-        loader = getattr(signing, "load_private_key", None)
-    except ImportError:
-        loader = None
-    if loader is not None:
-        key = loader(path)
-        if isinstance(key, Ed25519PrivateKey):
-            return key
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"--sign {path}: cannot read the key file ({exc.strerror})") from None
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError) as exc:
-        raise BadInput(f"--sign {path}: not an unencrypted PEM private key ({exc})") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise BadInput(f"--sign {path}: not an Ed25519 key")
-    return key
+    """The Ed25519 private key in `path`: the PEM file `crawler keygen` writes."""
+    return signing.load_private_key(path)
 
 
 def _raw_public(key: Ed25519PublicKey) -> str:
@@ -70,6 +51,7 @@ def signer(key: Ed25519PrivateKey) -> Any:
         return {SIGNATURE_KEY: {
             "algorithm": "Ed25519",
             "signs": "datapackage.json",
+            "keyId": signing.key_id(key.public_key()),
             "publicKey": _raw_public(key.public_key()),
             "signature": base64.b64encode(key.sign(datapackage)).decode("ascii"),
             "note": "provenance-crawler's own signature, not WACZ-auth/authsign",
@@ -78,8 +60,12 @@ def signer(key: Ed25519PrivateKey) -> Any:
     return sign
 
 
-def check_package(path: Path) -> list[str]:
-    """Problems found in the WACZ at `path` (empty when every hash and signature holds)."""
+def check_package(path: Path, *, public_key: Ed25519PublicKey | None = None) -> list[str]:
+    """Problems found in the WACZ at `path` (empty when every hash and signature holds).
+
+    With `public_key`, the package must also be signed by that key: a signature checks
+    only against the key it carries, which anyone re-signing a package can replace.
+    """
     problems: list[str] = []
     try:
         zf = zipfile.ZipFile(path)
@@ -108,16 +94,23 @@ def check_package(path: Path) -> list[str]:
                                 f"datapackage.json says {res.get('bytes')}")
         problems += [f"{path.name}: {p} is listed but missing" for p in listed if p not in names]
         if "datapackage-digest.json" in names:
-            problems += _check_digest(path.name, dp, json.loads(zf.read("datapackage-digest.json")))
+            problems += _check_digest(path.name, dp, json.loads(zf.read("datapackage-digest.json")),
+                                      public_key)
+        elif public_key is not None:
+            problems.append(f"{path.name}: not signed")
     return problems
 
 
-def _check_digest(name: str, dp: bytes, digest: dict[str, Any]) -> list[str]:
+def _check_digest(name: str, dp: bytes, digest: dict[str, Any],
+                  expected: Ed25519PublicKey | None) -> list[str]:
     if digest.get("hash") != "sha256:" + hashlib.sha256(dp).hexdigest():
         return [f"{name}: datapackage.json does not match datapackage-digest.json"]
     sig = digest.get(SIGNATURE_KEY)
     if not sig:
-        return []
+        return [f"{name}: not signed"] if expected is not None else []
+    if expected is not None and sig.get("publicKey") != _raw_public(expected):
+        return [f"{name}: signed by key {sig.get('keyId')}, not by the given public key "
+                f"{signing.key_id(expected)}"]
     try:
         public = Ed25519PublicKey.from_public_bytes(base64.b64decode(sig["publicKey"]))
         public.verify(base64.b64decode(sig["signature"]), dp)

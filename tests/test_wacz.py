@@ -131,8 +131,18 @@ def test_signed_package_verifies_and_tampering_is_caught(crawled_copy: CrawledCo
         dp = zf.read("datapackage.json")
         sig = json.loads(zf.read("datapackage-digest.json"))["crawlerSignature"]
     key.public_key().verify(__import__("base64").b64decode(sig["signature"]), dp)
-    ok = run_cli("package", "--collection", str(crawled_copy.root), "--check", str(wacz))
+    pub = tmp_path / "ledger.key.pub"
+    pub.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                  serialization.PublicFormat.SubjectPublicKeyInfo))
+    ok = run_cli("package", "--collection", str(crawled_copy.root), "--check", str(wacz),
+                 "--public-key", str(pub))
     assert ok.returncode == 0, ok.stdout + ok.stderr
+    other = tmp_path / "other.pub"
+    other.write_bytes(Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    wrong = run_cli("package", "--collection", str(crawled_copy.root), "--check", str(wacz),
+                    "--public-key", str(other))
+    assert wrong.returncode == 1 and "not by the given public key" in wrong.stdout
     check = subprocess.run([sys.executable, "-m", "wacz", "validate", "-f", str(wacz)],
                            capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stdout

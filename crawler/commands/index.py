@@ -10,9 +10,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from crawler.cdx import build_index
-from crawler.errors import CrawlerError
-
 HELP = "write the CDXJ index of the collection's WARC files (archive/index.cdxj)"
 
 
@@ -22,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def refresh_index(ctx: Any) -> bool:
     """Rebuild the index after a crawl; reports a failure instead of raising it."""
+    from crawler.cdx import build_index  # lazily: cdxj-indexer takes a while to import
+    from crawler.errors import CrawlerError
+
     try:
         result = build_index(ctx.collection.archive_dir)
     except (CrawlerError, OSError, ValueError) as exc:
@@ -32,6 +32,8 @@ def refresh_index(ctx: Any) -> bool:
 
 
 def run(ctx: Any, args: argparse.Namespace) -> int:
+    from crawler.cdx import build_index  # lazily: every command's start-up imports this module
+
     result = build_index(ctx.collection.archive_dir)
     ctx.out.print(f"indexed {len(result.warc_files)} WARC files: {result.lines} lines "
                   f"in {result.path}", highlight=False)

@@ -4,8 +4,8 @@ The WACZ holds the run's WARC files (checked against their recorded SHA-256 firs
 a compressed CDXJ index, pages/pages.jsonl with one line per seed capture, and
 datapackage.json with every file's SHA-256 and size. `--sign KEY` adds our own Ed25519
 signature of datapackage.json (see crawler.wacz_sign; not WACZ-auth). `--check FILE`
-re-hashes an existing WACZ and checks its signature. It opens in ReplayWeb.page and
-passes `wacz validate`.
+re-hashes an existing WACZ and checks its signature (`--public-key` names the signer).
+The package opens in ReplayWeb.page and passes `wacz validate`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from crawler.errors import BadInput, IntegrityError
 from crawler.manifest import sha256_file
 from crawler.models import Capture, CrawlRun, WarcFile
 from crawler.replay import replay_name
+from crawler.signing import load_public_key
 from crawler.wacz import Page, build_package
 from crawler.wacz_sign import check_package, load_private_key, signer
 
@@ -38,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sign datapackage.json with this Ed25519 key (our own signature)")
     parser.add_argument("--check", metavar="WACZ",
                         help="check an existing WACZ's hashes and signature instead")
+    parser.add_argument("--public-key", metavar="FILE",
+                        help="with --check: the package must be signed by this key")
 
 
 def _warc_files(session: Session, run: int | None, archive: Path) -> list[WarcFile]:
@@ -75,7 +78,7 @@ def _pages(session: Session, files: list[WarcFile], archive: Path) -> list[Page]
         assert cap.warc_file is not None
         rec = read_response(archive / cap.warc_file.name, int(cap.response_offset or 0),
                             record_id=cap.warc_record_id, payload_sha256=cap.payload_sha256)
-        title = page_info(rec.body, content_type=rec.content_type, url=cap.url).title \
+        title = page_info(rec.body, content_type=rec.content_type).title \
             if "html" in rec.content_type else None
         pages.append(Page(id=f"capture-{cap.id}", url=cap.url, when=cap.fetched_at,
                           title=title, seed_id=cap.seed_id))
@@ -84,7 +87,10 @@ def _pages(session: Session, files: list[WarcFile], archive: Path) -> list[Page]
 
 def run(ctx: Any, args: argparse.Namespace) -> int:
     if args.check:
-        problems = check_package(Path(args.check))
+        expected = load_public_key(Path(args.public_key)) if args.public_key else None
+        if not Path(args.check).is_file():
+            raise BadInput(f"--check {args.check}: no such file")
+        problems = check_package(Path(args.check), public_key=expected)
         for problem in problems:
             ctx.out.print(f"[red]problem:[/] {problem}", highlight=False)
         if not problems:

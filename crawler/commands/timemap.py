@@ -10,11 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from crawler.cite_lookup import mementos, unknown_url
 from crawler.commands.cite import add_replay_base
-from crawler.db import open_database
-from crawler.replay import replay_name
-from crawler.timemap import timemap
 
 HELP = "print the Memento TimeMap (RFC 7089 link format) of a URL's captures"
 
@@ -25,6 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: Any, args: argparse.Namespace) -> int:
+    from crawler.cite_lookup import mementos, unknown_url
+    from crawler.db import open_database
+    from crawler.replay import replay_name
+    from crawler.timemap import timemap
+
     collection = ctx.collection
     sessions = open_database(ctx.db_url, upgrade_schema=False)
     with sessions() as session:
