@@ -158,3 +158,27 @@ def stored_flags(session: Session, capture_id: int) -> list[dict[str, Any]]:
     return [{"kind": r.kind, "severity": r.severity, "message": r.message,
              "evidence": json.loads(r.evidence_json).get("evidence", []),
              "software_version": r.software_version} for r in rows]
+
+
+def compare_run(collection: Collection, session: Session, run_id: int,
+                seed_ids: Sequence[str]) -> tuple[list[SeedResult], int]:
+    """After a crawl: compare the seeds that run captured and record their flags."""
+    if not seed_ids:
+        return [], 0
+    results = compare_collection(collection, session, seed_ids=seed_ids, run_id=run_id)
+    stored = store_flags(session, results)
+    session.commit()
+    return results, stored
+
+
+def flags_column(results: Sequence[SeedResult]) -> dict[str, str]:
+    """Rich markup per seed for the crawl summary's flags column."""
+    style = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
+    out = {}
+    for r in results:
+        if r.comparison is None:
+            out[r.seed.id] = f"[dim]{r.problem or 'not compared'}[/]"
+        else:
+            out[r.seed.id] = ", ".join(f"[{style[f.severity]}]{f.kind}[/]"
+                                       for f in r.comparison.flags) or "[green]none[/]"
+    return out

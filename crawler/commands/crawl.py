@@ -44,6 +44,24 @@ def parse_overrides(pairs: list[str]) -> dict[str, str]:
     return out
 
 
+def _compare_captured(ctx: Any, session: Any, run_id: int,
+                      outcomes: list[Any]) -> tuple[dict[str, str] | None, int]:
+    """Compare the seeds the run captured with their copies (crawler.compare_db)."""
+    from crawler.compare_db import compare_run, flags_column
+    from crawler.errors import CrawlerError
+
+    seed_ids = [o.seed_id for o in outcomes if o.seed_id]
+    if not seed_ids:
+        return None, 0
+    try:
+        results, stored = compare_run(ctx.collection, session, run_id, seed_ids)
+    except CrawlerError as exc:
+        session.rollback()
+        ctx.err.print(f"[yellow]comparison skipped:[/] {exc}", highlight=False)
+        return None, 0
+    return flags_column(results), stored
+
+
 def crawl_and_report(ctx: Any, *, seed_ids: list[str], url: str | None,
                      overrides: dict[str, Any], strict: bool) -> int:
     result = run_crawl(ctx.collection, db_url=ctx.db_url, seed_ids=seed_ids, url=url,
@@ -52,10 +70,15 @@ def crawl_and_report(ctx: Any, *, seed_ids: list[str], url: str | None,
     with sessions() as session:
         outcomes = seed_outcomes(session, result.run_id)
         failures = run_failures(session, result.run_id)
-        print_table(ctx.out, summary_table(outcomes, title=f"crawl run {result.run_id}"))
+        flags, compared = _compare_captured(ctx, session, result.run_id, outcomes)
+        print_table(ctx.out, summary_table(outcomes, title=f"crawl run {result.run_id}",
+                                           flags=flags))
     for cap in failures:
         ctx.out.print(f"  failed: {cap.url} — {cap.error or cap.status}", highlight=False)
     ctx.out.print(f"ledger head: {result.ledger_head}")
+    if compared:
+        ctx.out.print(f"{compared} flag(s) recorded (`crawler compare` for evidence, "
+                      "`crawler report` for the report)", highlight=False)
     from crawler.commands.index import refresh_index  # keep archive/index.cdxj current
 
     indexed = refresh_index(ctx)
