@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 from urllib.parse import quote
 
+from prov.constants import PROV, PROV_LOCATION, PROV_TYPE
 from prov.model import ProvDocument
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -92,7 +93,7 @@ def _attrs(values: dict[str, Any]) -> dict[str, Any]:
 def prov_document(session: Session, run_id: int | None = None) -> ProvDocument:
     """The PROV document of one run (or all runs)."""
     doc = ProvDocument()
-    doc.add_namespace("pc", PC)
+    pc = doc.add_namespace("pc", PC)
     doc.add_namespace("uuid", "urn:uuid:")
     runs_query = select(CrawlRun).order_by(CrawlRun.id)
     if run_id is not None:
@@ -104,10 +105,10 @@ def prov_document(session: Session, run_id: int | None = None) -> ProvDocument:
             "ledger_head": run.ledger_head, "head_signature": run.head_signature,
             "settings": run.settings_json}))
         software = doc.agent(f"pc:software/{quote(run.software)}/{quote(run.software_version)}",
-                             {"prov:type": "prov:SoftwareAgent", "pc:name": run.software,
+                             {PROV_TYPE: PROV["SoftwareAgent"], "pc:name": run.software,
                               "pc:version": run.software_version})
         operator = doc.agent(f"pc:operator/{quote(run.operator, safe='')}",
-                             {"prov:type": "prov:Person", "pc:name": run.operator})
+                             {PROV_TYPE: PROV["Person"], "pc:name": run.operator})
         doc.wasAssociatedWith(activity, software)
         doc.wasAssociatedWith(activity, operator)
         doc.actedOnBehalfOf(software, operator, activity)
@@ -117,7 +118,7 @@ def prov_document(session: Session, run_id: int | None = None) -> ProvDocument:
     records: dict[int, Any] = {}
     for cap, run_uuid, outlet, warc_name in session.execute(_query(run_id)):
         name = _uuid(cap.warc_record_id or cap.metadata_record_id or f"capture-{cap.id}")
-        entity = doc.entity(name, {"prov:type": "pc:Capture", **_attrs({
+        entity = doc.entity(name, {PROV_TYPE: pc["Capture"], **_attrs({
             "capture_id": cap.id, "url": cap.url, "requested_url": cap.requested_url,
             "role": cap.role, "hops": cap.hops, "via_url": cap.via_url, "status": cap.status,
             "content_type": cap.content_type, "payload_length": cap.payload_length,
@@ -130,11 +131,11 @@ def prov_document(session: Session, run_id: int | None = None) -> ProvDocument:
         doc.wasGeneratedBy(entity, _uuid(run_uuid), cap.fetched_at)
         url_id = hashlib.sha256(cap.url.encode("utf-8")).hexdigest()[:24]
         resource = doc.entity(f"pc:resource/{url_id}",
-                              {"prov:type": "pc:WebResource", "prov:location": cap.url})
+                              {PROV_TYPE: pc["WebResource"], PROV_LOCATION: cap.url})
         doc.wasDerivedFrom(entity, resource, _uuid(run_uuid))
         if cap.redirect_from_id in records:
             doc.wasDerivedFrom(entity, records[cap.redirect_from_id], _uuid(run_uuid),
-                               other_attributes={"prov:type": "pc:Redirect"})
+                               other_attributes={PROV_TYPE: pc["Redirect"]})
         if warc_name:
             if warc_name not in files:
                 files[warc_name] = doc.collection(f"pc:warc/{quote(warc_name)}")
@@ -143,7 +144,7 @@ def prov_document(session: Session, run_id: int | None = None) -> ProvDocument:
         if seed is not None and cap.role == "page":
             if seed.id not in seed_entities:
                 seed_entities[seed.id] = doc.entity(f"pc:seed/{quote(seed.id)}", {
-                    "prov:type": "pc:SeedCopy", **_attrs({
+                    PROV_TYPE: pc["SeedCopy"], **_attrs({
                         "seed_id": seed.id, "url": seed.url, "copy_file": seed.copy_file,
                         "copy_sha256": seed.copy_sha256, "published": seed.published})})
             doc.alternateOf(entity, seed_entities[seed.id])
