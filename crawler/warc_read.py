@@ -58,7 +58,7 @@ class ArchivedRecord(NamedTuple):
     @property
     def status(self) -> int | None:
         """The HTTP status code of a response record (None for other records)."""
-        if self.http_headers is None or self.http_headers.is_http_request:
+        if self.http_headers is None or self.record_type not in ("response", "revisit"):
             return None
         code = (self.http_headers.get_statuscode() or "").strip()
         return int(code) if code.isdigit() else None
