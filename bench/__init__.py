@@ -1,0 +1,1 @@
+"""The archiving benchmark (`python bench/run.py`): see BENCHMARKS.md."""

@@ -1,0 +1,54 @@
+"""A Scrapy stats collector for the benchmark: counts seed pages fetched, times the
+crawl phase, and writes the stats as JSON when the spider closes.
+
+Used by both arms (`-s STATS_CLASS=bench.stats.BenchStats -s BENCH_STATS_FILE=...`):
+    bench/pages           seed pages (role "page") answered 200
+    bench/crawl_seconds   from the engine opening the spider to the engine closing the
+                          stats, i.e. after every spider_closed handler (the archive's
+                          recorder drain, fsync and run close included); Python and
+                          Scrapy start-up excluded
+    bench/first_response_seconds  from the same start to the first response (the
+                          archive opens its run, records the seeds, before any fetch)
+    bench/crawl_maxrss_mb peak RSS of the process up to the close of the crawl
+    elapsed_time_seconds  Scrapy's own figure, for reference
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import time
+from typing import Any
+
+from scrapy import signals
+from scrapy.statscollectors import MemoryStatsCollector
+
+
+class BenchStats(MemoryStatsCollector):
+    def __init__(self, crawler: Any) -> None:
+        super().__init__(crawler)
+        self._path = crawler.settings.get("BENCH_STATS_FILE")
+        self._t0 = 0.0
+        crawler.signals.connect(self._response, signal=signals.response_received)
+
+    def _response(self, response: Any, request: Any, spider: Any) -> None:
+        if "bench/first_response_seconds" not in self._stats:
+            self.set_value("bench/first_response_seconds", time.monotonic() - self._t0)
+        if request.meta.get("role") == "page" and response.status == 200:
+            self.inc_value("bench/pages")
+
+    def open_spider(self, *args: Any, **kwargs: Any) -> None:
+        self._t0 = time.monotonic()
+        super().open_spider(*args, **kwargs)
+
+    def close_spider(self, *args: Any, **kwargs: Any) -> None:
+        self.set_value("bench/crawl_seconds", time.monotonic() - self._t0)
+        self.set_value("bench/crawl_maxrss_mb",
+                       resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        super().close_spider(*args, **kwargs)
+
+    def _persist_stats(self, stats: dict[str, Any], *args: Any) -> None:
+        super()._persist_stats(stats, *args)
+        if self._path:
+            with open(self._path, "w", encoding="utf-8") as fh:
+                json.dump(stats, fh, default=str, sort_keys=True, indent=1)

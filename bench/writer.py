@@ -1,0 +1,96 @@
+"""The archive's writer on its own: feed fetches of the benchmark site through
+`crawler.recorder.Recorder` (no Scrapy, no network) and time it — the writer's
+capacity in pages/s, and with --profile a cProfile of where its time goes.
+
+    python bench/writer.py --pages 1000 [--gzip-level 6] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import pstats
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.site import article_html, article_path, image_bytes, image_paths  # noqa: E402
+from crawler.db import open_database  # noqa: E402
+from crawler.fetch_records import Fetch  # noqa: E402
+from crawler.recorder import Recorder, RecorderConfig  # noqa: E402
+from crawler.runs import start_run  # noqa: E402
+
+REQ = (("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+       ("Accept-Language", "en"), ("User-Agent", "provenance-crawler/0.1.0 (bench)"),
+       ("Accept-Encoding", "gzip, deflate, br"))
+
+
+def fetches(pages: int, base: str = "http://127.0.0.1:8080") -> list[Fetch]:
+    out = []
+    now = dt.datetime.now(dt.UTC)
+    for i in range(1, pages + 1):
+        url = base + article_path(i)
+        items = [(url, article_html(i), "text/html", "page", 0, None)]
+        items += [(base + p, image_bytes(p), "image/jpeg", "requisite", 1, url)
+                  for p in image_paths(i)]
+        for u, body, ctype, role, hops, via in items:
+            head = (("Server", "nginx/1.22.1"), ("Date", "Mon, 23 Nov 2026 17:00:00 GMT"),
+                    ("Content-Type", ctype), ("Content-Length", str(len(body))),
+                    ("Last-Modified", "Mon, 23 Nov 2026 16:57:00 GMT"), ("Connection", "keep-alive"),
+                    ("Etag", '"6560a2f8-b0e2"'), ("Accept-Ranges", "bytes"))
+            out.append(Fetch(key=uuid.uuid4().hex, url=u, fetched_at=now, request_headers=REQ,
+                             protocol="HTTP/1.1", status=200, response_headers=head, body=body,
+                             ip_address="127.0.0.1", seed_id=None, outlet="The Bench Gazette",
+                             requested_url=u, role=role, hops=hops, via_url=via))
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pages", type=int, default=1000)
+    ap.add_argument("--gzip-level", type=int, default=6)
+    ap.add_argument("--batch", type=int, default=200)
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    items = fetches(args.pages)
+    with tempfile.TemporaryDirectory() as tmp:
+        sessions = open_database(f"sqlite:///{tmp}/p.db")
+        run = start_run(sessions, collection="bench", seeds=(), operator="bench",
+                        user_agent="bench", robots_obey=True, settings={})
+        config = RecorderConfig(archive_dir=Path(tmp) / "archive", prefix="BENCH",
+                                max_file_size=10**10, gzip_level=args.gzip_level,
+                                batch_records=args.batch, batch_seconds=1.0, queue_size=100000,
+                                software="bench")
+        prof = cProfile.Profile() if args.profile else None
+        recorder = Recorder(config, sessions=sessions, run=run, warcinfo={"software": "bench"})
+        t0 = time.perf_counter()
+        c0 = time.thread_time()
+        if prof:
+            # profile the writer thread: run its loop here instead
+            import threading
+            threading.setprofile(None)
+        for f in items:
+            recorder.submit(f)
+        if prof:
+            prof.enable()
+        recorder.close()
+        if prof:
+            prof.disable()
+        wall = time.perf_counter() - t0
+        mb = sum(len(f.body) for f in items) / 1e6
+        print(f"{len(items)} fetches ({args.pages} pages, {mb:.1f} MB) in {wall:.2f} s: "
+              f"{args.pages / wall:.0f} pages/s, {wall / len(items) * 1e3:.2f} ms/fetch, "
+              f"gzip level {args.gzip_level}; main thread cpu {time.thread_time() - c0:.2f} s")
+    if prof:
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
