@@ -124,3 +124,9 @@ def test_unknown_seed_is_bad_input(crawled):
                    db_url=crawled.db_url)
     assert proc.returncode == 2
     assert "999" in proc.stderr
+
+
+def test_crawl_summary_shows_each_seeds_flags(crawled):
+    assert "flags" in crawled.stdout
+    assert "date_mismatch" in crawled.stdout and "seed_artifact" in crawled.stdout
+    assert "flag(s) recorded" in crawled.stdout
