@@ -122,10 +122,11 @@ def _bib(value: str) -> str:
 
 def as_bibtex(c: Citation) -> str:
     key = re.sub(r"[^A-Za-z0-9]", "", (c.outlet or "web"))[:20] + c.timestamp
+    published = _date_parts(c.published)
     fields = {
         "title": "{" + _bib(c.title) + "}",
         "author": "{" + _bib(c.outlet) + "}" if c.outlet else None,
-        "year": str(_date_parts(c.published)[0]) if _date_parts(c.published) else None,
+        "year": str(published[0]) if published else None,
         "date": c.published,
         "url": c.original_url,
         "urldate": c.captured_at.strftime("%Y-%m-%d"),

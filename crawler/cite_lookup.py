@@ -16,10 +16,9 @@ import datetime as dt
 import difflib
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from crawler.cite_record import page_info, read_response
@@ -46,7 +45,7 @@ def is_memento(cap: Capture) -> bool:
             and cap.response_offset is not None and cap.warc_file is not None)
 
 
-def _load(session: Session, where: object) -> list[Capture]:
+def _load(session: Session, where: ColumnElement[bool]) -> list[Capture]:
     query = (select(Capture).options(joinedload(Capture.warc_file), joinedload(Capture.seed))
              .where(where).order_by(Capture.fetched_at, Capture.id))
     return list(session.scalars(query).unique().all())

@@ -19,8 +19,10 @@ REPLAY_PORT settings (passed in by the CLI).
 from __future__ import annotations
 
 import re
+import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -116,6 +118,14 @@ def free_port(host: str) -> int:
         return int(sock.getsockname()[1])
 
 
+def _die_with_parent() -> None:
+    """Linux: pywb gets SIGTERM if `crawler replay` dies without cleaning up (SIGKILL)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def start(wayback: Path, site_dir: Path, *, name: str, host: str, port: int,
           timeout: float = 60) -> ReplayServer:
     """Run pywb's `wayback` on host:port and wait until it serves the collection."""
@@ -124,6 +134,7 @@ def start(wayback: Path, site_dir: Path, *, name: str, host: str, port: int,
     process = subprocess.Popen(
         [str(wayback), "--bind", host, "--port", str(port), "--directory", str(site_dir)],
         cwd=site_dir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
     log.close()
     probe_host = "127.0.0.1" if host in ("0.0.0.0", "") else host

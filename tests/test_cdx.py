@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conftest import CrawledCollection, run_cli
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -13,8 +14,6 @@ from crawler.cdx import CdxjLine, timestamp14
 from crawler.db import open_database
 from crawler.models import Capture
 from crawler.warc_read import read_record_at
-
-from conftest import CrawledCollection, run_cli
 
 
 def _captures(crawled: CrawledCollection) -> list[Capture]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import bibtexparser
 import jsonschema
 import pytest
+from conftest import FAST, CrawledCollection, run_cli
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from warcio.archiveiterator import ArchiveIterator
@@ -22,8 +23,6 @@ from crawler.cli import main
 from crawler.db import open_database
 from crawler.fixture_site.manifest import SEEDS, local_url
 from crawler.models import Capture
-
-from conftest import FAST, CrawledCollection, run_cli
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "csl-data.schema.json").read_text())
 SHA256 = re.compile(r"\b[0-9a-f]{64}\b")
@@ -62,7 +61,8 @@ def record_of(crawled: CrawledCollection, cap: Capture) -> tuple[str, str, bytes
     with (crawled.root / "archive" / cap.warc_file.name).open("rb") as fh:
         fh.seek(cap.response_offset)
         body = next(iter(ArchiveIterator(fh))).content_stream().read()
-    return record.rec_headers.get_header("WARC-Record-ID"), hashlib.sha256(payload).hexdigest(), body
+    record_id = record.rec_headers.get_header("WARC-Record-ID")
+    return record_id, hashlib.sha256(payload).hexdigest(), body
 
 
 SEED_IDS = [s.id for s in SEEDS]
@@ -204,6 +204,10 @@ def test_at_picks_the_nearest_capture_and_wacz_is_named(crawled_copy: CrawledCol
     latest = cite(crawled_copy, url, capsys=capsys)
     assert second.warc_record_id in latest
     assert "WACZ" not in latest
+    assert main(["--collection", str(crawled_copy.root), "--db", crawled_copy.db_url,
+                 "timemap", url]) == 0
+    rels = re.findall(r'rel="([^"]+)"; datetime=', capsys.readouterr().out)
+    assert rels == ["first memento", "last memento"]
 
     packaged = run_cli("package", "--collection", str(crawled_copy.root),
                        db_url=crawled_copy.db_url)

@@ -15,6 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import (
+    REPO,
+    CrawledCollection,
+    _SiteHandler,
+    crawl_collection,
+    make_collection,
+    services_required,
+)
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -26,9 +34,6 @@ from crawler.errors import BadInput
 from crawler.fixture_site import FixtureSite, demo_manifest_toml
 from crawler.models import Capture
 from crawler.replay import find_wayback
-
-from conftest import REPO, CrawledCollection, _SiteHandler, crawl_collection, make_collection, \
-    services_required
 
 SEED = "002"  # Darpan Magazine: an article page with a stylesheet
 
@@ -78,7 +83,8 @@ def _start(collection: CrawledCollection, *args: str) -> tuple[subprocess.Popen[
         if "Ctrl-C" in line:
             return proc, lines
     proc.kill()
-    raise AssertionError(f"replay did not start:\n{lines}\n{proc.stderr.read() if proc.stderr else ''}")
+    errors = proc.stderr.read() if proc.stderr else ""
+    raise AssertionError(f"replay did not start:\n{lines}\n{errors}")
 
 
 @pytest.fixture(scope="module")

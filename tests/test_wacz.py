@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import CrawledCollection, run_cli
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
@@ -22,10 +23,9 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.db import open_database
 from crawler.models import Capture, CrawlRun
 
-from conftest import CrawledCollection, run_cli
 
-
-def _package(crawled: CrawledCollection, *args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+def _package(crawled: CrawledCollection,
+             *args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
     proc = run_cli("package", "--collection", str(crawled.root), *args, db_url=crawled.db_url)
     waczs = sorted((crawled.root / "archive").glob("*.wacz"))
     return proc, (waczs[-1] if waczs else crawled.root / "missing.wacz")
