@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from prov.constants import PROV, PROV_LOCATION, PROV_TYPE
 from prov.model import ProvDocument
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawler.models import Capture, CrawlRun, Outlet, Seed, WarcFile
@@ -44,7 +44,7 @@ COLUMNS = (
 )
 
 
-def _query(run_id: int | None) -> Select[Any]:
+def _query(run_id: int | None) -> Any:
     query = (select(Capture, CrawlRun.uuid, Outlet.name, WarcFile.name)
              .join(CrawlRun, Capture.run_id == CrawlRun.id)
              .outerjoin(Outlet, Capture.outlet_id == Outlet.id)
@@ -85,7 +85,7 @@ def _uuid(urn: str) -> str:
     return "uuid:" + urn.strip("<>").removeprefix("urn:uuid:")
 
 
-def _attrs(values: dict[str, Any]) -> dict[str, Any]:
+def _attrs(values: dict[str, Any]) -> Any:
     return {f"pc:{k}": (v.isoformat() if isinstance(v, dt.datetime) else v)
             for k, v in values.items() if v is not None}
 
@@ -158,5 +158,6 @@ def write_export(session: Session, out: IO[str], *, fmt: str, run_id: int | None
         write_jsonl(session, out, run_id)
     else:
         doc = prov_document(session, run_id)
-        out.write(doc.serialize(format="json", indent=2) if fmt == "prov-json" else doc.get_provn())
+        text = doc.serialize(format="json", indent=2) if fmt == "prov-json" else doc.get_provn()
+        out.write(text or "")
         out.write("\n")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +70,7 @@ def _lock(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(7211)"))
 
 
-def append(session: Session, rows: list[Base], *, action: str = "insert") -> str:
+def append(session: Session, rows: Sequence[Base], *, action: str = "insert") -> str:
     """Append one entry per row (rows must be flushed); returns the new head.
 
     Runs inside the caller's transaction, so rows and entries commit together.
@@ -145,7 +145,7 @@ def walk_chain(session: Session, *, wanted: Iterable[str] = (), batch: int = 200
     )
     for seq, table, row_id, action, payload, prev_hash, entry_hash in rows:
         walk.entries += 1
-        where = {"seq": seq, "table": table, "row_id": row_id}
+        where: dict[str, Any] = {"seq": seq, "table": table, "row_id": row_id}
         if prev_hash != expected_prev:
             before = f"entry seq {prev_seq}" if prev_seq is not None else "GENESIS"
             walk.issues.append(LedgerIssue(
@@ -229,9 +229,11 @@ def check_rows(session: Session, *, tables: Iterable[str] = LEDGERED_TABLES,
             entry = newest.pop(key, None)
             if entry is None:
                 yield LedgerIssue("row-unledgered", "the row has no ledger entry: written outside "
-                                  "the recorder, or its entries were removed", table=table, row_id=key)
+                                  "the recorder, or its entries were removed",
+                                  table=table, row_id=key)
             elif entry[1] != _fingerprint(current):
-                recorded = session.scalar(select(LedgerEntry.payload).where(LedgerEntry.seq == entry[0]))
+                recorded = session.scalar(
+                    select(LedgerEntry.payload).where(LedgerEntry.seq == entry[0]))
                 yield LedgerIssue("row-changed", f"the row differs from its newest ledger entry "
                                   f"(seq {entry[0]}): {_differences(recorded or '', current)}",
                                   seq=entry[0], table=table, row_id=key)

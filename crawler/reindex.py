@@ -74,7 +74,8 @@ class _Rebuilder:
             settings_json=facts.settings_json, pages=0, captures=0, failures=0, bytes=0)
         self.add(run)
         self.new_runs.add(run.id)
-        if free and self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+        bind = self.session.bind
+        if free and bind is not None and bind.dialect.name == "postgresql":
             self.session.execute(text(  # an explicit id does not advance the sequence
                 "SELECT setval(pg_get_serial_sequence('crawl_runs', 'id'), "
                 "(SELECT max(id) FROM crawl_runs))"))
@@ -108,7 +109,8 @@ class _Rebuilder:
              run: CrawlRun) -> None:
         if not seed_id or self.session.get(Seed, seed_id) is not None:
             return
-        known = next((s for s in self.manifest.seeds if s.id == seed_id), None) if self.manifest else None
+        seeds = self.manifest.seeds if self.manifest else ()
+        known = next((s for s in seeds if s.id == seed_id), None)
         if outlet_id is None and known is not None:
             outlet_id = self.outlet(known.outlet)
         self.add(Seed(
@@ -120,7 +122,8 @@ class _Rebuilder:
     def capture(self, cap: CaptureFacts, warc: WarcFile, run: CrawlRun) -> None:
         f = cap.fields
         rid = cap.response[0] if cap.response else None
-        key = Capture.warc_record_id == rid if rid else Capture.metadata_record_id == cap.metadata[0]
+        key = (Capture.warc_record_id == rid if rid
+               else Capture.metadata_record_id == cap.metadata[0])
         existing = self.session.scalar(select(Capture).where(key))
         origin = f.get("redirect-from-record")
         origin_id = self.session.scalar(select(Capture.id).where(

@@ -131,10 +131,10 @@ def verify_file(session: Session, archive_dir: Path, warc: WarcFile, run_uuid: s
                    "still running), so no final SHA-256 was recorded", file=partial.name)
     else:
         report.add("file-missing", f"not in {archive_dir}", file=warc.name)
-        for exp in expected.values():
-            report.add("record-missing", f"the file is missing, so is this {exp.kind} record",
-                       file=warc.name, offset=exp.offset, record_id=exp.record_id,
-                       capture_id=exp.capture_id)
+        for gone in expected.values():
+            report.add("record-missing", f"the file is missing, so is this {gone.kind} record",
+                       file=warc.name, offset=gone.offset, record_id=gone.record_id,
+                       capture_id=gone.capture_id)
         return
     report.files += 1
     first_problem = len(report.problems)

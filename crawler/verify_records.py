@@ -49,9 +49,10 @@ def record_findings(record: ScannedRecord) -> list[Finding]:
         found.append(("block-digest", "the record has no WARC-Block-Digest: its bytes cannot "
                       "be checked against anything"))
     elif record.block_digest != block:
-        found.append(("block-digest", f"recomputed {record.block_digest}, WARC header says {block}"))
+        found.append(("block-digest",
+                      f"recomputed {record.block_digest}, WARC header says {block}"))
     payload = record.header("WARC-Payload-Digest")
-    if payload is not None and record.payload_digest is not None and record.payload_digest != payload:
+    if payload is not None and record.payload_digest not in (None, payload):
         found.append(("payload-digest",
                       f"recomputed {record.payload_digest}, WARC header says {payload}"))
     return found
@@ -59,7 +60,8 @@ def record_findings(record: ScannedRecord) -> list[Finding]:
 
 def _same(found: list[Finding], kind: str, what: str, in_warc: object, in_db: object) -> None:
     if in_warc != in_db:
-        found.append((kind, f"{what}: the WARC record says {in_warc!r}, the database says {in_db!r}"))
+        found.append((kind, f"{what}: the WARC record says {in_warc!r}, "
+                      f"the database says {in_db!r}"))
 
 
 def _date(record: ScannedRecord) -> dt.datetime | None:

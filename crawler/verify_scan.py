@@ -168,7 +168,8 @@ class _RecordParser:
         self.block_hash = hashlib.new(_algorithm(self.warc.get_header("WARC-Block-Digest")))
         ctype = (self.warc.get_header("Content-Type") or "").lower()
         rtype = (self.warc.get_header("WARC-Type") or "").lower()
-        self.expects_http = rtype in ("response", "request", "revisit") and "application/http" in ctype
+        self.expects_http = (rtype in ("response", "request", "revisit")
+                             and "application/http" in ctype)
         # the payload of a non-HTTP record is its whole block (as warcio digests it)
         self.payload_hash = hashlib.new(_algorithm(self.warc.get_header("WARC-Payload-Digest")))
         self.payload_sha256 = hashlib.sha256()
@@ -212,7 +213,8 @@ class _RecordParser:
             offset=offset, length=length, warc_headers=self.warc, http_headers=self.http,
             block_length=self.block_length,
             block_digest=_label(self.block_hash.name, self.block_hash) if self.block_hash else None,
-            payload_digest=_label(self.payload_hash.name, self.payload_hash) if have_payload else None,
+            payload_digest=(_label(self.payload_hash.name, self.payload_hash)
+                            if have_payload else None),
             payload_sha256=self.payload_sha256.hexdigest() if have_payload else None,
             payload_length=self.payload_length if have_payload else None,
             body=bytes(self.body) if self.body is not None else None,

@@ -6,10 +6,9 @@ import csv
 import io
 import json
 
+from conftest import CrawledCollection, run_cli
 from prov.model import ProvDocument
 from sqlalchemy import create_engine, text
-
-from conftest import CrawledCollection, run_cli
 
 
 def export(coll: CrawledCollection, *args: str) -> tuple[int, str]:
@@ -30,7 +29,8 @@ def test_prov_json(crawled: CrawledCollection) -> None:
     assert code == 0
     doc = ProvDocument.deserialize(content=out, format="json")
     body = json.loads(out)
-    captures = [e for e in body["entity"].values() if "pc:Capture" in json.dumps(e.get("prov:type"))]
+    captures = [e for e in body["entity"].values()
+                if "pc:Capture" in json.dumps(e.get("prov:type"))]
     assert len(captures) == capture_count(crawled)
     assert len(body["activity"]) == 1
     agents = json.dumps(body["agent"])

@@ -55,7 +55,8 @@ def test_swapped_entries(session: Session) -> None:
 
 
 def test_edited_payload_and_removed_entry(session: Session) -> None:
-    session.execute(text("UPDATE ledger SET payload = replace(payload, '\"A\"', '\"Z\"') WHERE seq = 1"))
+    session.execute(text(
+        "UPDATE ledger SET payload = replace(payload, '\"A\"', '\"Z\"') WHERE seq = 1"))
     session.execute(text("DELETE FROM ledger WHERE seq = 3"))
     found = kinds(ledger.walk_chain(session).issues)
     assert ("ledger-hash", 1, "1") in found and ("ledger-link", 4, "4") in found

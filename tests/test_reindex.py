@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-
 from conftest import CrawledCollection, db_url_for, run_cli
+from sqlalchemy import create_engine, text
 
 FIELDS = ("url, requested_url, role, hops, seed_id, status, payload_sha256, warc_record_id, "
           "response_offset, request_record_id, metadata_record_id, metadata_offset, error, via_url")

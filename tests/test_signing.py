@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import CrawledCollection, crawl_collection, make_collection, run_cli
+
 from crawler.errors import BadInput
 from crawler.signing import (
     check_head_signature,
@@ -75,6 +75,7 @@ def test_crawl_sign_and_verify_public_key(site_server: str, tmp_path: Path) -> N
     assert code == 0 and "signed heads checked" in out, out
     code, out = verify("--public-key", str(wrong))
     assert code == 1, out
-    assert any(l.startswith("signature ") and "crawl run 1" in l for l in out.splitlines()), out
+    lines = [line for line in out.splitlines() if line.startswith("signature ")]
+    assert any("crawl run 1" in line for line in lines), out
     code, out = verify()
     assert code == 0 and "signed heads not checked" in out, out

@@ -13,10 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import (
+    CrawledCollection,
+    crawl_collection,
+    fresh_postgres_database,
+    make_collection,
+    postgres_url_or_skip,
+    run_cli,
+)
 from sqlalchemy import create_engine, text
-
-from conftest import CrawledCollection, crawl_collection, fresh_postgres_database, make_collection
-from conftest import postgres_url_or_skip, run_cli
 
 
 def verify(coll: CrawledCollection, *args: str) -> tuple[int, str]:
@@ -192,7 +197,7 @@ def test_rewritten_ledger_entry_is_caught(crawled_copy: CrawledCollection) -> No
     sql(crawled_copy, "UPDATE ledger SET payload = :p WHERE seq = 12",
         p=payload.replace('"row":{', '"row":{"forged":1,', 1))
     code, out = verify(crawled_copy)
-    assert code == 1 and any("seq 12 " in l for l in problem_lines(out, "ledger-hash")), out
+    assert code == 1 and any("seq 12 " in line for line in problem_lines(out, "ledger-hash")), out
 
 
 def test_edited_flag_text_is_caught(crawled_copy: CrawledCollection) -> None:
@@ -221,7 +226,8 @@ def test_edited_flag_text_is_caught(crawled_copy: CrawledCollection) -> None:
 def test_row_added_outside_the_recorder_is_caught(crawled_copy: CrawledCollection) -> None:
     sql(crawled_copy, "INSERT INTO outlets (id, name) VALUES (999, 'Forged Outlet')")
     code, out = verify(crawled_copy)
-    assert code == 1 and any("outlets row 999" in l for l in problem_lines(out, "row-unledgered"))
+    lines = problem_lines(out, "row-unledgered")
+    assert code == 1 and any("outlets row 999" in line for line in lines), out
 
 
 def test_verify_on_postgresql(site_server: str, tmp_path: Path) -> None:
@@ -237,11 +243,12 @@ def test_verify_on_postgresql(site_server: str, tmp_path: Path) -> None:
     cap_id, *_ = a_capture(coll)
     sql(coll, "UPDATE captures SET url = url || '?x' WHERE id = :i", i=cap_id)
     code, out = verify(coll)
-    assert code == 1 and any(f"capture={cap_id}" in l for l in problem_lines(out, "target-uri"))
+    lines = problem_lines(out, "target-uri")
+    assert code == 1 and any(f"capture={cap_id}" in line for line in lines), out
 
 
 @pytest.mark.parametrize("name", ["CRAWL-20000101000000000-00000-forged-1.warc.gz"])
 def test_unrecorded_file_is_caught(crawled_copy: CrawledCollection, name: str) -> None:
     (crawled_copy.root / "archive" / name).write_bytes(warc_path(crawled_copy).read_bytes())
     code, out = verify(crawled_copy)
-    assert code == 1 and any(name in l for l in problem_lines(out, "file-unrecorded")), out
+    assert code == 1 and any(name in line for line in problem_lines(out, "file-unrecorded")), out

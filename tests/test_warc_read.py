@@ -10,11 +10,11 @@ from pathlib import Path
 
 import brotli
 import pytest
+from conftest import CrawledCollection
 from sqlalchemy import create_engine, text
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from conftest import CrawledCollection
 from crawler.errors import IntegrityError
 from crawler.verify_scan import FileScan, scan_file
 from crawler.warc_read import decode_content, parse_warc_fields, read_record_at
@@ -89,12 +89,14 @@ def test_scan_finds_truncation_and_corruption(tmp_path: Path) -> None:
     second = list(scan_file(path, FileScan(path)))[1]
     path.write_bytes(whole[:-10])
     scan = FileScan(path)
-    assert len(list(scan_file(path, scan))) == 2 and scan.truncated_at == second.offset + second.length
+    assert len(list(scan_file(path, scan))) == 2
+    assert scan.truncated_at == second.offset + second.length
     broken = bytearray(whole)
     broken[second.offset + second.length // 2] ^= 0xFF
     path.write_bytes(bytes(broken))
     scan = FileScan(path)
     records = list(scan_file(path, scan))
-    assert [r.payload_sha256 for r in records] == [hashlib.sha256(b).hexdigest() for b in (b"one", b"three")]
+    expected = [hashlib.sha256(b).hexdigest() for b in (b"one", b"three")]
+    assert [r.payload_sha256 for r in records] == expected
     assert scan.corrupt and scan.corrupt[0][0] == second.offset
     assert scan.sha256 == hashlib.sha256(bytes(broken)).hexdigest()
