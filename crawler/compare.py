@@ -103,8 +103,9 @@ def _fetch_flags(fetch: FetchOutcome, live: LivePage | None, copy: SeedCopy,
     if fetch.final_url != fetch.requested_url and len(fetch.chain) > 1:
         hops = " -> ".join(f"{u} ({s})" for u, s in fetch.chain)
         same = live is not None and not flags and (
-            _article_share(roles, live) >= 0.5 or (headline is not None and live.title is not None
-                                                   and similarity(headline[1], live.title.value) >= 0.8))
+            _article_share(roles, live) >= 0.5
+            or (headline is not None and live.title is not None
+                and similarity(headline[1], live.title.value) >= 0.8))
         if same:
             flags.append(Flag("redirected", "info",
                               "The URL redirects to the same article at its permanent address.",
@@ -185,8 +186,8 @@ def _boilerplate_flag(copy: SeedCopy, roles: dict[int, LineRole]) -> list[Flag]:
     evidence: list[Evidence] = []
     for block in blocks:
         evidence.append(seed_evidence(_quote_block(copy, block), block[0], block[-1]))
-        live_where = next((roles[n].where for n in block if roles[n].where
-                           and not roles[n].where.startswith(("looks like", "inside"))), None)
+        live_where = next((w for n in block if (w := roles[n].where)
+                           and not w.startswith(("looks like", "inside"))), None)
         if live_where:
             evidence.append(live_evidence(copy.line(block[0]).clean, f"{live_where} "
                                           "(outside the article)"))
@@ -249,13 +250,13 @@ def _text_flags(rows: list[Row]) -> list[Flag]:
                 "text_removed", "warning",
                 f"{len(run)} paragraph(s) of the copy are no longer in the live article.",
                 tuple(seed_evidence(r.seed_text or "", r.seed_line or 0) for r in run[:5])
-                + (live_evidence("(absent)", f"main text, after paragraph {_before(rows, lines[0])}"),)))
+                + (live_evidence("(absent)",
+                                 f"main text, after paragraph {_before(rows, lines[0])}"),)))
         else:
             flags.append(Flag(
                 "text_added", "warning",
                 f"The live article has {len(run)} paragraph(s) the copy lacks.",
-                tuple(live_evidence(r.live_text or "", f"main text, paragraph {(r.live_index or 0) + 1}")
-                      for r in run[:5])))
+                tuple(live_evidence(r.live_text or "", _paragraph(r)) for r in run[:5])))
         run.clear()
 
     for row in rows:
@@ -269,9 +270,13 @@ def _text_flags(rows: list[Row]) -> list[Flag]:
             flags.append(Flag(
                 "text_changed", "warning", f"A paragraph was edited ({row.note}).",
                 (seed_evidence(row.seed_text or "", row.seed_line or 0),
-                 live_evidence(row.live_text or "", f"main text, paragraph {(row.live_index or 0) + 1}"))))
+                 live_evidence(row.live_text or "", _paragraph(row)))))
     close()
     return flags
+
+
+def _paragraph(row: Row) -> str:
+    return f"main text, paragraph {(row.live_index or 0) + 1}"
 
 
 def _before(rows: list[Row], line: int) -> int:

@@ -75,9 +75,8 @@ def align(copy: SeedCopy, roles: Mapping[int, LineRole], paragraphs: Sequence[st
     else:
         pairs = [Row("article", n, t) for n, t in seed]
     positioned: list[tuple[tuple[int, int], Row]] = []
-    last_line, seq = 0, 0
-    for row in pairs:
-        seq += 1
+    last_line = 0
+    for seq, row in enumerate(pairs, start=1):
         if row.seed_line is not None:
             last_line = row.seed_line
         positioned.append(((last_line, seq if row.seed_line is None else 0), row))

@@ -27,7 +27,8 @@ class LineRole:
 
 def _looks_like_prose(text: str) -> bool:
     words = text.split()
-    return len(words) >= 6 or (len(words) >= 3 and text.rstrip().endswith((".", "!", "?", "”", '"')))
+    ends_sentence = text.rstrip().endswith((".", "!", "?", "”", '"'))
+    return len(words) >= 6 or (len(words) >= 3 and ends_sentence)
 
 
 def classify_lines(copy: SeedCopy, artifacts: list[Artifact],
@@ -91,8 +92,8 @@ def _fill_chrome_blocks(roles: dict[int, LineRole]) -> None:
         while j < len(order) and roles[order[j]].role != "chrome":
             j += 1
         gap = order[i + 1:j]
-        unmatched = all(roles[n].live_index is None and roles[n].role in ("article", "other", "date")
-                        and roles[n].where is None for n in gap)
+        unmatched = all(roles[n].live_index is None and roles[n].where is None
+                        and roles[n].role in ("article", "other", "date") for n in gap)
         if j < len(order) and gap and len(gap) <= 3 and unmatched:
             for n in gap:
                 roles[n] = LineRole(n, "chrome", "inside a block of page chrome")

@@ -86,9 +86,9 @@ def decode_html(payload: bytes, content_type: str | None = None) -> str:
     m = re.search(r"charset=[\"']?([\w.:-]+)", content_type or "", re.I)
     if m:
         candidates.append(m.group(1))
-    m = re.search(rb"<meta[^>]+charset=[\"']?([\w.:-]+)", payload[:4096], re.I)
-    if m:
-        candidates.append(m.group(1).decode("ascii", "replace"))
+    meta = re.search(rb"<meta[^>]+charset=[\"']?([\w.:-]+)", payload[:4096], re.I)
+    if meta:
+        candidates.append(meta.group(1).decode("ascii", "replace"))
     for name in [*candidates, "utf-8"]:
         try:
             return payload.decode(name)

@@ -20,23 +20,28 @@ from lxml import html as lxml_html
 
 from crawler.extract_text import clean, key
 
-BLOCK_TAGS = frozenset("""
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+BLOCK_TAGS = _words("""
 address article aside blockquote body dd details div dl dt fieldset figcaption figure footer
 form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table tbody td tfoot th
-thead tr ul br time
-""".split()) - {"time"}
-DROP_TAGS = frozenset("script style noscript template svg iframe select option textarea head "
-                      "input object embed canvas".split())
+thead tr ul br
+""")
+DROP_TAGS = _words("script style noscript template svg iframe select option textarea head "
+                   "input object embed canvas")
 CHROME_TAGS = frozenset({"nav", "aside", "footer"})
-CHROME_WORDS = frozenset("""
+CHROME_WORDS = _words("""
 nav navbar navigation menu footer sidebar widget related share sharelist sharing social advt ad
 ads advert adverts advertisement comment comments newsletter subscribe breadcrumb breadcrumbs
 trending popular pagination topbar masthead logo languages search tags tag skip cookie banner
-""".split())
+""")
 CHROME_PHRASES = ("more-articles", "most-viewed", "top-bar", "read-more", "top-strip",
                   "top-links", "also-read")
 ROLES = ("article", "headline", "meta", "chrome")
-PARAGRAPH_TAGS = frozenset("p li blockquote pre h2 h3 h4 h5 h6 dd td".split())
+PARAGRAPH_TAGS = _words("p li blockquote pre h2 h3 h4 h5 h6 dd td")
 LANDMARKS = frozenset({"header", "nav", "aside", "footer", "section", "article", "main"})
 
 

@@ -45,7 +45,7 @@ def word_diff(a: str, b: str) -> list[tuple[str, str, str]]:
     """(op, seed words, live words) runs, op in equal|replace|delete|insert."""
     wa, wb = clean(a).split(), clean(b).split()
     ka, kb = [key(w) for w in wa], [key(w) for w in wb]
-    runs = []
+    runs: list[tuple[str, str, str]] = []
     for op, i1, i2, j1, j2 in SequenceMatcher(None, ka, kb, autojunk=False).get_opcodes():
         runs.append((op, " ".join(wa[i1:i2]), " ".join(wb[j1:j2])))
     return runs
@@ -60,7 +60,8 @@ _MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.
 _WEEKDAY = r"(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?,?\s+)?"
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d{2})"
-_TIME = r"(?:,?\s+(?:at\s+)?\d{1,2}[:.]\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?(?:\s*\[?[A-Z]{2,4}\]?)?)?"
+_TIME = (r"(?:,?\s+(?:at\s+)?\d{1,2}[:.]\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?"
+         r"(?:\s*\[?[A-Z]{2,4}\]?)?)?")
 DATE_PATTERNS = (
     re.compile(_WEEKDAY + _MONTH + r"\s+" + _DAY + r",?\s+" + _YEAR + _TIME, re.I),
     re.compile(_WEEKDAY + _DAY + r"\s+" + _MONTH + r",?\s+" + _YEAR + _TIME, re.I),

@@ -35,8 +35,8 @@ def _index(results: Sequence[SeedResult], *, title: str, now: dt.datetime) -> st
             f'<tr><td><a href="{escape(seed_page_name(r.seed.id))}">{escape(r.seed.id)}</a></td>'
             f"<td>{escape(r.seed.outlet)}</td><td class=\"q\">{escape(r.seed.url)}</td>"
             f"<td>{escape(cap.fetched_at.isoformat(timespec='seconds')) if cap else '-'}</td>"
-            f"<td>{escape(status)}</td><td>{badges(flags) if r.comparison else escape(r.problem or '')}"
-            "</td></tr>")
+            f"<td>{escape(status)}</td>"
+            f"<td>{badges(flags) if r.comparison else escape(r.problem or '')}</td></tr>")
     body = (f"<h1>{escape(title)}</h1>"
             "<p>Each seed's latest capture compared with its seed copy.</p>"
             "<table><tr><th>seed</th><th>outlet</th><th>URL</th><th>captured (UTC)</th>"

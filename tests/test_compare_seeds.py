@@ -72,7 +72,8 @@ def test_003_fused_date_line_is_artifact_not_date_mismatch(compared):
     found = kinds(compared["003"])
     assert "date_mismatch" not in found
     [artifact] = found["seed_artifact"]
-    assert artifact["evidence"][0]["line"] == 1 and "date 2021-12-11" in artifact["evidence"][0]["text"]
+    first = artifact["evidence"][0]
+    assert first["line"] == 1 and "date 2021-12-11" in first["text"]
     assert set(found) == {"seed_artifact"}
 
 

@@ -46,8 +46,8 @@ def test_self_fused(text, expected):
 
 
 def test_artifacts():
-    copy = parse_seed_copy(" date 2021-12-11 2021: When Taliban conquered Afghanistan\n\n"
-                           "Body text that is fine.\n, , , , , ,\n".encode())
+    copy = parse_seed_copy(b" date 2021-12-11 2021: When Taliban conquered Afghanistan\n\n"
+                           b"Body text that is fine.\n, , , , , ,\n")
     assert [(a.kind, a.line) for a in find_artifacts(copy)] == [
         ("fused_metadata", 1), ("empty_tags", 4)]
     assert find_artifacts(parse_seed_copy(b"Updated: June 22nd, 2021, 07:30 IST\n")) == []
@@ -65,9 +65,9 @@ def test_chrome_hints(line, hint):
 
 def test_date_roles():
     copy = parse_seed_copy(
-        "Saturday, December 27, 2025\nHeadline of the story\nDesk, 13 Jul, 2014 01:00 PM\n"
-        "It happened on 18 November 2013 in the city.\nUpdated: June 22nd, 2021\n7 hours ago\n"
-        .encode())
+        b"Saturday, December 27, 2025\nHeadline of the story\nDesk, 13 Jul, 2014 01:00 PM\n"
+        b"It happened on 18 November 2013 in the city.\nUpdated: June 22nd, 2021\n7 hours ago\n"
+)
     roles = {1: "date", 2: "headline", 3: "date", 4: "article", 5: "meta", 6: "chrome"}
     found = [(d.line, d.role, d.date) for d in seed_dates(copy, line_roles=roles,
                                                            headline_line=2)]
