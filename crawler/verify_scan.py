@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
+from warcio.statusandheaders import StatusAndHeaders
 
 READ_BLOCK = 1 << 20
 MAX_OUTPUT = 4 << 20
@@ -78,6 +77,37 @@ def _label(algorithm: str, digest: Any) -> str:
 def _algorithm(header: str | None) -> str:
     name = (header or "sha1:").partition(":")[0].lower().replace("-", "")
     return name if name in hashlib.algorithms_available else "sha1"
+
+
+def _text(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def parse_head(head: bytes) -> StatusAndHeaders:
+    """A WARC or HTTP header block (ending CRLF CRLF) as warcio's StatusAndHeaders.
+
+    The first token of the first line is the protocol (`WARC/1.1`, `HTTP/1.1`, or a
+    request's method, as warcio has it); folded lines continue the header before.
+    A lean stand-in for warcio's parser, which dominated the time per record.
+    """
+    lines = head.split(b"\r\n")
+    first = _text(lines[0]).strip()
+    protocol, _, status = first.partition(" ")
+    headers: list[tuple[str, str]] = []
+    for raw in lines[1:]:
+        if not raw:
+            continue
+        if raw[:1] in (b" ", b"\t") and headers:
+            name, value = headers[-1]
+            headers[-1] = (name, value + " " + _text(raw).strip())
+            continue
+        name, sep, value = _text(raw).partition(":")
+        if sep:
+            headers.append((name.strip(), value.strip()))
+    return StatusAndHeaders(status, headers, protocol=protocol)
 
 
 class _HashingReader:
@@ -159,8 +189,9 @@ class _RecordParser:
             self.tail += data[: max(0, 16 - len(self.tail))]
 
     def _start_block(self, head: bytes) -> None:
-        parser = StatusAndHeadersParser(["WARC/1.1", "WARC/1.0", "WARC/0.17", "WARC/0.18"])
-        self.warc = parser.parse(io.BytesIO(head))
+        self.warc = parse_head(head)
+        if not self.warc.protocol.startswith("WARC/"):
+            raise ValueError(f"not a WARC record: first line {self.warc.protocol!r}")
         length = self.warc.get_header("Content-Length")
         if length is None or not length.strip().isdigit():
             raise ValueError(f"WARC header Content-Length is {length!r}")
@@ -192,7 +223,7 @@ class _RecordParser:
             head = bytes(self.http_head[: end + 4])
             data = bytes(self.http_head[end + 4:])
             self.http_head = bytearray()
-            self.http = StatusAndHeadersParser([], verify=False).parse(io.BytesIO(head))
+            self.http = parse_head(head)
         self.payload_hash.update(data)
         self.payload_sha256.update(data)
         self.payload_length += len(data)
