@@ -182,22 +182,32 @@ def test_deleted_capture_row_is_caught(crawled_copy: CrawledCollection) -> None:
     assert any(f"capture={cap_id}" in line for line in problem_lines(out, "row-gone")), out
 
 
+def nth_seqs(coll: CrawledCollection, *positions: int) -> list[int]:
+    """Ledger seqs by position (sequences may have gaps where a transaction rolled back)."""
+    seqs = [row[0] for row in sql(coll, "SELECT seq FROM ledger ORDER BY seq")]
+    return [seqs[i] for i in positions]
+
+
 def test_swapped_ledger_rows_are_caught(crawled_copy: CrawledCollection) -> None:
-    sql(crawled_copy, "UPDATE ledger SET seq = -1 WHERE seq = 10")
-    sql(crawled_copy, "UPDATE ledger SET seq = 10 WHERE seq = 11")
-    sql(crawled_copy, "UPDATE ledger SET seq = 11 WHERE seq = -1")
+    a, b = nth_seqs(crawled_copy, 9, 10)
+    sql(crawled_copy, "UPDATE ledger SET seq = -1 WHERE seq = :a", a=a)
+    sql(crawled_copy, "UPDATE ledger SET seq = :a WHERE seq = :b", a=a, b=b)
+    sql(crawled_copy, "UPDATE ledger SET seq = :b WHERE seq = -1", b=b)
     code, out = verify(crawled_copy)
     assert code == 1
     lines = problem_lines(out, "ledger-link")
-    assert any("seq 10 " in line for line in lines) and any("seq 11 " in line for line in lines)
+    assert any(f"seq {a} " in line for line in lines), out
+    assert any(f"seq {b} " in line for line in lines), out
 
 
 def test_rewritten_ledger_entry_is_caught(crawled_copy: CrawledCollection) -> None:
-    payload = sql(crawled_copy, "SELECT payload FROM ledger WHERE seq = 12")[0][0]
-    sql(crawled_copy, "UPDATE ledger SET payload = :p WHERE seq = 12",
+    (seq,) = nth_seqs(crawled_copy, 11)
+    payload = sql(crawled_copy, "SELECT payload FROM ledger WHERE seq = :s", s=seq)[0][0]
+    sql(crawled_copy, "UPDATE ledger SET payload = :p WHERE seq = :s", s=seq,
         p=payload.replace('"row":{', '"row":{"forged":1,', 1))
     code, out = verify(crawled_copy)
-    assert code == 1 and any("seq 12 " in line for line in problem_lines(out, "ledger-hash")), out
+    lines = problem_lines(out, "ledger-hash")
+    assert code == 1 and any(f"seq {seq} " in line for line in lines), out
 
 
 def test_edited_flag_text_is_caught(crawled_copy: CrawledCollection) -> None:
