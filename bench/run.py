@@ -19,6 +19,7 @@ writes it into BENCHMARKS.md between the `bench:results` markers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -145,8 +146,9 @@ def crawl(arm: str, *, work: Path, name: str, base_url: str, pages: int,
     wall, cpu, rss, code = timed_child(cmd, log=root / "output.log")
     stats_file = root / "stats.json"
     stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
-    run = CrawlRun(arm, int(stats.get("bench/pages", 0)), float(stats.get("bench/crawl_seconds", 0)),
-                   wall, cpu, rss, code, stats, sorted((root / "archive").glob("*.warc.gz")), root)
+    run = CrawlRun(arm, int(stats.get("bench/pages", 0)),
+                   float(stats.get("bench/crawl_seconds", 0)), wall, cpu, rss, code, stats,
+                   sorted((root / "archive").glob("*.warc.gz")), root)
     run.warc_mb = sum(p.stat().st_size for p in run.warcs) / 1e6
     if run.pages != pages or code not in (0,):
         tail = (root / "output.log").read_text(errors="replace")[-2000:]
@@ -219,10 +221,8 @@ def machine() -> dict[str, str]:
         pass
     versions = []
     for dist in ("Scrapy", "Twisted", "warcio", "SQLAlchemy", "lxml", "parsel"):
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             versions.append(f"{dist} {metadata.version(dist)}")
-        except metadata.PackageNotFoundError:
-            pass
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                             capture_output=True, text=True).stdout.strip()
     return {
@@ -390,7 +390,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="an extra setting for the archive arm only (experiments)")
     ap.add_argument("--work", type=Path, help="work folder (default: a temp dir, removed)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
-    ap.add_argument("--out", type=Path, help="write results here (default BENCHMARKS.md unless --quick)")
+    ap.add_argument("--out", type=Path,
+                    help="write results here (default BENCHMARKS.md unless --quick)")
     args = ap.parse_args(argv)
     if args.pages is None:
         args.pages = 300 if args.quick else 2000
@@ -419,12 +420,14 @@ def main(argv: list[str] | None = None) -> int:
         for r in range(args.repeats):
             order = ("plain", "archive") if r % 2 == 0 else ("archive", "plain")
             for arm in order:
-                run = crawl(arm, work=work, name=f"{arm}-{args.pages}-{r}", base_url=server.base_url,
-                            pages=args.pages, extra=archive_extra if arm == "archive" else extra)
+                run = crawl(arm, work=work, name=f"{arm}-{args.pages}-{r}",
+                            base_url=server.base_url, pages=args.pages,
+                            extra=archive_extra if arm == "archive" else extra)
                 runs.append(run)
                 loads.append(os.getloadavg()[0])
                 print(f"repeat {r + 1} {arm:8s} {run.pages} pages in {run.seconds:6.2f} s = "
-                      f"{run.pps:6.1f} pages/s, cpu {run.cpu:6.1f} s, peak RSS {run.rss_mb:6.1f} MB",
+                      f"{run.pps:6.1f} pages/s, cpu {run.cpu:6.1f} s, "
+                      f"peak RSS {run.rss_mb:6.1f} MB",
                       flush=True)
                 if arm == "plain" and run.collection:
                     shutil.rmtree(run.collection, ignore_errors=True)
@@ -441,8 +444,9 @@ def main(argv: list[str] | None = None) -> int:
         large: list[CrawlRun] = []
         if args.large_pages:
             for arm in ("plain", "archive"):
-                run = crawl(arm, work=work, name=f"{arm}-{args.large_pages}", base_url=server.base_url,
-                            pages=args.large_pages, extra=archive_extra if arm == "archive" else extra)
+                run = crawl(arm, work=work, name=f"{arm}-{args.large_pages}",
+                            base_url=server.base_url, pages=args.large_pages,
+                            extra=archive_extra if arm == "archive" else extra)
                 large.append(run)
                 print(f"large    {arm:8s} {run.pages} pages in {run.seconds:6.2f} s = "
                       f"{run.pps:6.1f} pages/s, peak RSS {run.rss_mb:6.1f} MB", flush=True)

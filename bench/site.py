@@ -165,7 +165,8 @@ def image_bytes(path: str) -> bytes:
 
 def _shared_css() -> bytes:
     rules = "".join(
-        f".c{k} {{ margin: {k % 7}px {k % 5}px; padding: {k % 3}em; color: #{k * 2654435761 % 0xFFFFFF:06x}; }}\n"
+        f".c{k} {{ margin: {k % 7}px {k % 5}px; padding: {k % 3}em; "
+        f"color: #{k * 2654435761 % 0xFFFFFF:06x}; }}\n"
         for k in range(700)
     )
     return ("@font-face { font-family: Body; src: url(fonts/body.woff2) format('woff2'); }\n"

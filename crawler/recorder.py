@@ -10,6 +10,7 @@ capture row exists only when its bytes are on disk. Nothing here imports Scrapy.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import queue
 import threading
@@ -17,17 +18,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import ledger
 from crawler.errors import ArchiveError
 from crawler.fetch_records import Fetch, build_records
-from crawler.models import Capture, CrawlRun, Outlet, WarcFile
+from crawler.models import Capture, CrawlRun, LedgerEntry, Outlet, WarcFile
 from crawler.warc_write import ClosedFile, RotatingWarcWriter
 
 log = logging.getLogger(__name__)
 _STOP = object()
+#: the mapped columns of a capture row, as `ledger.canonical` serialises them
+_CAPTURE_KEYS = tuple(attr.key for attr in Capture.__mapper__.column_attrs)
+_CAPTURES = cast(Table, Capture.__table__)
+_LEDGER = cast(Table, LedgerEntry.__table__)
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,16 @@ class RecorderConfig:
     batch_seconds: float
     queue_size: int
     software: str
+
+
+@dataclass
+class _Pending:
+    """A capture row written to the WARC file, waiting for fsync and commit."""
+
+    key: str
+    row: dict[str, Any]
+    origin: str | None  # key of the redirect this fetch followed
+    redirect: bool
 
 
 @dataclass
@@ -73,8 +90,9 @@ class Recorder:
         self.error: BaseException | None = None
         self._queue: queue.Queue[object] = queue.Queue(maxsize=config.queue_size)
         self._session = sessions()
-        self._pending: list[Capture] = []
-        self._redirects: dict[str, Capture] = {}
+        self._pending: list[_Pending] = []
+        self._redirect_records: dict[str, str] = {}  # key of a redirect -> its record id
+        self._redirect_ids: dict[str, int] = {}  # key of a committed redirect -> capture id
         self._outlets: dict[str, int] = {}
         self._files: dict[str, WarcFile] = {}
         self.writer = RotatingWarcWriter(
@@ -136,45 +154,58 @@ class Recorder:
                     return
 
     def _write(self, fetch: Fetch) -> None:
-        origin = self._redirects.pop(fetch.redirect_from_key, None) if fetch.redirect_from_key else None
+        origin = fetch.redirect_from_key
+        origin_record = self._redirect_records.pop(origin, None) if origin else None
         built = build_records(
             self.writer.builder, fetch, run_uuid=self.run_uuid, software=self.config.software,
-            redirect_from_record=origin.warc_record_id if origin else None,
+            redirect_from_record=origin_record,
         )
         locations = [self.writer.append(record) for record in built.records]
-        warc_file = self._files[self.writer.file.name]
-        capture = Capture(
-            run_id=self.run_id, seed_id=fetch.seed_id, outlet_id=self._outlet_id(fetch.outlet),
-            requested_url=fetch.requested_url or fetch.url, url=fetch.url,
-            redirect_location=fetch.redirect_location, redirect_from=origin,
-            role=fetch.role, hops=fetch.hops, via_url=fetch.via_url, fetched_at=fetch.fetched_at,
-            status=fetch.status, protocol=fetch.protocol, ip_address=fetch.ip_address,
-            error=fetch.error, warc_file=warc_file,
-        )
         meta = locations[-1]
-        capture.metadata_record_id, capture.metadata_offset, capture.metadata_length = (
-            meta.record_id, meta.offset, meta.length)
+        # a plain row, inserted in bulk by _flush: no ORM unit of work per capture
+        row: dict[str, Any] = {
+            "run_id": self.run_id, "seed_id": fetch.seed_id,
+            "outlet_id": self._outlet_id(fetch.outlet),
+            "requested_url": fetch.requested_url or fetch.url, "url": fetch.url,
+            "redirect_location": fetch.redirect_location, "redirect_from_id": None,
+            "role": fetch.role, "hops": fetch.hops, "via_url": fetch.via_url,
+            "fetched_at": fetch.fetched_at, "status": fetch.status, "protocol": fetch.protocol,
+            "ip_address": fetch.ip_address, "error": fetch.error,
+            "warc_file_id": self._files[meta.filename].id,
+            "metadata_record_id": meta.record_id, "metadata_offset": meta.offset,
+            "metadata_length": meta.length,
+            "content_type": None, "content_encoding": None, "payload_length": None,
+            "payload_sha256": None, "warc_payload_digest": None, "warc_block_digest": None,
+            "warc_record_id": None, "response_offset": None, "response_length": None,
+            "request_record_id": None, "request_offset": None, "request_length": None,
+        }
         if not fetch.failed:
-            response, request = built.records[0], built.records[1]
-            headers = dict((n.lower(), v) for n, v in fetch.response_headers)
-            capture.content_type = headers.get("content-type")
-            capture.content_encoding = headers.get("content-encoding")
-            capture.payload_length = len(fetch.body)
-            capture.payload_sha256 = built.payload_sha256
-            capture.warc_payload_digest = response.rec_headers.get_header("WARC-Payload-Digest")
-            capture.warc_block_digest = response.rec_headers.get_header("WARC-Block-Digest")
-            capture.warc_record_id = locations[0].record_id
-            capture.response_offset, capture.response_length = locations[0].offset, locations[0].length
-            capture.request_record_id = request.rec_headers.get_header("WARC-Record-ID")
-            capture.request_offset, capture.request_length = locations[1].offset, locations[1].length
+            response = built.records[0]
+            for name, value in fetch.response_headers:  # the last of repeated headers wins
+                lower = name.lower()
+                if lower == "content-type":
+                    row["content_type"] = value
+                elif lower == "content-encoding":
+                    row["content_encoding"] = value
+            row["payload_length"] = len(fetch.body)
+            row["payload_sha256"] = built.payload_sha256
+            row["warc_payload_digest"] = response.rec_headers.get_header("WARC-Payload-Digest")
+            row["warc_block_digest"] = response.rec_headers.get_header("WARC-Block-Digest")
+            row["warc_record_id"] = locations[0].record_id
+            row["response_offset"] = locations[0].offset
+            row["response_length"] = locations[0].length
+            row["request_record_id"] = locations[1].record_id
+            row["request_offset"], row["request_length"] = locations[1].offset, locations[1].length
             self.stats.payload_bytes += len(fetch.body)
         else:
             self.stats.failures += 1
-        if fetch.status is not None and 300 <= fetch.status < 400 and fetch.redirect_location:
-            self._redirects[fetch.key] = capture
+        redirect = bool(fetch.status is not None and 300 <= fetch.status < 400
+                        and fetch.redirect_location)
+        if redirect:
+            self._redirect_records[fetch.key] = locations[0].record_id
         self.stats.fetches += 1
         self.stats.records += len(locations)
-        self._pending.append(capture)
+        self._pending.append(_Pending(fetch.key, row, origin if origin_record else None, redirect))
 
     def _outlet_id(self, name: str | None) -> int | None:
         if not name:
@@ -194,12 +225,54 @@ class Recorder:
         if not self._pending:
             return
         self.writer.sync()
-        self._session.add_all(self._pending)
-        self._session.flush()
-        ledger.append(self._session, self._pending)
+        rows: list[dict[str, Any]] = []
+        chunk: list[_Pending] = []
+        for item in self._pending:
+            if item.origin is not None:
+                if item.origin not in self._redirect_ids:  # its origin is in this chunk
+                    rows += self._insert(chunk)
+                    chunk = []
+                item.row["redirect_from_id"] = self._redirect_ids.pop(item.origin, None)
+            chunk.append(item)
+        rows += self._insert(chunk)
+        self._ledger(rows)
         self._session.commit()
         self.stats.commits += 1
         self._pending = []
+
+    def _insert(self, chunk: list[_Pending]) -> list[dict[str, Any]]:
+        """One multi-row INSERT ... RETURNING (SQLAlchemy Core: no ORM object per capture).
+
+        Rows are matched to their ids by metadata record id (unique per capture), not by
+        the order RETURNING gives them in, which SQLite does not promise.
+        """
+        if not chunk:
+            return []
+        stmt = insert(_CAPTURES).returning(_CAPTURES.c.id, _CAPTURES.c.metadata_record_id)
+        ids = dict((rec, cid) for cid, rec in self._session.execute(stmt, [i.row for i in chunk]))
+        for item in chunk:
+            item.row["id"] = ids[item.row["metadata_record_id"]]
+            if item.redirect:
+                self._redirect_ids[item.key] = item.row["id"]
+        return [item.row for item in chunk]
+
+    def _ledger(self, rows: list[dict[str, Any]]) -> None:
+        """Ledger entries of new capture rows, exactly as `ledger.append` makes them for
+        loaded Capture objects (tests/test_recorder.py holds the two to each other)."""
+        ledger._lock(self._session)
+        prev = ledger.head(self._session)
+        now = dt.datetime.now(dt.UTC)
+        entries = []
+        for row in rows:
+            payload = json.dumps(
+                {"table": "captures", "row": {k: ledger._plain(row[k]) for k in _CAPTURE_KEYS}},
+                sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            entry_hash = ledger.chain_hash(prev, payload)
+            entries.append({"table_name": "captures", "row_id": str(row["id"]), "action": "insert",
+                            "payload": payload, "prev_hash": prev, "entry_hash": entry_hash,
+                            "recorded_at": now})
+            prev = entry_hash
+        self._session.execute(insert(_LEDGER), entries)
 
     def _file_opened(self, name: str, warcinfo_id: str, opened_at: dt.datetime) -> None:
         row = WarcFile(name=name, run_id=self.run_id, warcinfo_id=warcinfo_id,

@@ -6,8 +6,15 @@ import hashlib
 from pathlib import Path
 
 from bench.site import (
-    PAGE_MAX, PAGE_MIN, article_html, image_bytes, image_paths, manifest_toml, shared_files,
-    site_files, write_site,
+    PAGE_MAX,
+    PAGE_MIN,
+    article_html,
+    image_bytes,
+    image_paths,
+    manifest_toml,
+    shared_files,
+    site_files,
+    write_site,
 )
 from crawler.requisites import html_requisites
 

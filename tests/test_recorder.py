@@ -1,0 +1,105 @@
+"""The recorder: rows committed in bulk after fsync, redirect links, ledger entries that
+match `ledger.canonical` of the rows as loaded back, and WARC records with digests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from warcio.archiveiterator import ArchiveIterator
+
+from crawler import ledger
+from crawler.db import open_database
+from crawler.fetch_records import Fetch
+from crawler.models import Capture, LedgerEntry
+from crawler.recorder import Recorder, RecorderConfig
+from crawler.runs import start_run
+
+WHEN = dt.datetime(2026, 11, 22, 10, 30, 15, 123456, tzinfo=dt.UTC)
+BASE = "http://127.0.0.1:8000"
+
+
+def _ok(key: str, path: str, *, status: int = 200, origin: str | None = None,
+        location: str | None = None, body: bytes = b"<p>hello</p>" * 100) -> Fetch:
+    headers = [("Content-Type", "text/html"), ("Content-Encoding", "identity")]
+    if location:
+        headers.append(("Location", location))
+    return Fetch(key=key, url=BASE + path, fetched_at=WHEN, protocol="HTTP/1.1", status=status,
+                 request_headers=(("Accept", "*/*"),), response_headers=tuple(headers),
+                 body=body, ip_address="127.0.0.1", outlet="Outlet", requested_url=BASE + path,
+                 redirect_from_key=origin, redirect_location=BASE + location if location else None)
+
+
+def _fetches() -> list[Fetch]:
+    return [
+        _ok("a", "/a"),
+        _ok("r1", "/r1", status=301, location="/r2"),
+        _ok("r2", "/r2", status=302, origin="r1", location="/final"),  # origin in the same batch
+        _ok("f", "/final", origin="r2"),
+        Fetch(key="x", url=BASE + "/refused", fetched_at=WHEN, error="ConnectionRefused: no",
+              outlet="Outlet", role="requisite", hops=1, via_url=BASE + "/a"),
+        _ok("b", "/b", body=b""),
+    ]
+
+
+@pytest.mark.parametrize("batch", [1, 2, 200])
+def test_rows_ledger_and_records(tmp_path: Path, batch: int) -> None:
+    sessions = open_database(f"sqlite:///{tmp_path / 'p.db'}")
+    run = start_run(sessions, collection="c", seeds=(), operator="o", user_agent="ua",
+                    robots_obey=True, settings={})
+    config = RecorderConfig(archive_dir=tmp_path / "archive", prefix="T", max_file_size=10**9,
+                            gzip_level=6, batch_records=batch, batch_seconds=60.0,
+                            queue_size=10, software="test/1")
+    recorder = Recorder(config, sessions=sessions, run=run, warcinfo={"software": "test"})
+    for fetch in _fetches():
+        recorder.submit(fetch)
+    stats = recorder.close()
+    assert stats.fetches == 6 and stats.failures == 1
+
+    with sessions() as session:
+        caps = {c.url.removeprefix(BASE): c for c in session.scalars(select(Capture))}
+        assert caps["/r2"].redirect_from_id == caps["/r1"].id
+        assert caps["/final"].redirect_from_id == caps["/r2"].id
+        assert caps["/a"].redirect_from_id is None
+        assert caps["/a"].content_type == "text/html"
+        assert caps["/a"].content_encoding == "identity"
+        assert caps["/a"].payload_length == 1200
+        assert caps["/refused"].error and caps["/refused"].warc_record_id is None
+        assert caps["/refused"].metadata_record_id
+        # every capture's newest ledger entry is the canonical JSON of the row as loaded
+        for cap in caps.values():
+            payload = session.scalar(
+                select(LedgerEntry.payload).where(LedgerEntry.table_name == "captures",
+                                                  LedgerEntry.row_id == str(cap.id)))
+            assert payload == ledger.canonical(cap)
+        assert not list(ledger.check_rows(session))
+        walk = ledger.walk_chain(session)
+        assert not walk.issues
+
+        # the records the rows point at, read back with digest checks
+        files = list((tmp_path / "archive").glob("*.warc.gz"))
+        assert len(files) == 1 and not list((tmp_path / "archive").glob("*.open"))
+        data = files[0].read_bytes()
+        by_id = {}
+        with files[0].open("rb") as fh:
+            for record in ArchiveIterator(fh, check_digests="raise"):
+                record.content_stream().read()
+                by_id[record.rec_headers.get_header("WARC-Record-ID")] = record
+        for cap in caps.values():
+            meta = by_id[cap.metadata_record_id]
+            assert meta.rec_type == "metadata"
+            if cap.error:
+                continue
+            response = by_id[cap.warc_record_id]
+            assert response.rec_headers.get_header("WARC-Payload-Digest") == cap.warc_payload_digest
+            assert response.rec_headers.get_header("WARC-Block-Digest") == cap.warc_block_digest
+            assert by_id[cap.request_record_id].rec_type == "request"
+            assert data[cap.response_offset:cap.response_offset + 2] == b"\x1f\x8b"
+        # redirect-from-record in the metadata of the hop that followed a redirect
+        with files[0].open("rb") as fh:
+            bodies = {r.rec_headers.get_header("WARC-Record-ID"): r.content_stream().read()
+                      for r in ArchiveIterator(fh)}
+        meta_final = bodies[caps["/final"].metadata_record_id].decode()
+        assert f"redirect-from-record: {caps['/r2'].warc_record_id}" in meta_final
