@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
+import random
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -43,6 +43,15 @@ RECORDED_SETTINGS = (
     "AUTOTHROTTLE_TARGET_CONCURRENCY", "CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN",
     "DOWNLOAD_DELAY", "ARCHIVE_GZIP_LEVEL", "ARCHIVE_MAX_FILE_SIZE", "REQUISITES_MAX_DEPTH",
 )
+
+
+_keys = random.Random()  # seeded from os.urandom once
+
+
+def _fetch_key() -> str:
+    """128 random bits as hex, like uuid4().hex without a getrandom() call per fetch
+    (a system call on the reactor thread gives the GIL to the writer thread)."""
+    return f"{_keys.getrandbits(128):032x}"
 
 
 def _headers(headers: Any) -> tuple[tuple[str, str], ...]:
@@ -183,7 +192,7 @@ class ArchiveMiddleware:
         now = dt.datetime.now(dt.UTC)
         latency = request.meta.get("download_latency") or 0.0
         meta = request.meta
-        key = uuid.uuid4().hex
+        key = _fetch_key()
         location = None
         raw_location = response.headers.get(b"Location")
         if 300 <= response.status < 400 and raw_location:
@@ -222,7 +231,7 @@ class ArchiveMiddleware:
             return
         meta = request.meta
         fetch = Fetch(
-            key=uuid.uuid4().hex,
+            key=_fetch_key(),
             url=request.url,
             fetched_at=dt.datetime.now(dt.UTC),
             method=request.method,

@@ -13,9 +13,11 @@ metadata record) rather than written over a de-chunked body.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import io
+import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import urlsplit
@@ -138,6 +140,54 @@ def metadata_fields(
     return fields
 
 
+def sha1_digest(*parts: bytes) -> str:
+    """`sha1:<base32>` of the parts, as warcio writes WARC-Block/Payload-Digest."""
+    digest = hashlib.sha1()  # noqa: S324 - the WARC digest convention, not a security use
+    for part in parts:
+        digest.update(part)  # one call over the whole body: releases the GIL
+    return "sha1:" + base64.b32encode(digest.digest()).decode("ascii")
+
+
+def sealed_record(
+    builder: WARCWriter,
+    uri: str,
+    rec_type: str,
+    body: bytes,
+    *,
+    warc_headers: list[tuple[str, str]],
+    http_headers: StatusAndHeaders | None = None,
+    content_type: str | None = None,
+) -> ArcWarcRecord:
+    """A record with every header final: id, digests, Content-Type and Content-Length.
+
+    The same headers, in the same order, as warcio's `create_warc_record` and writer
+    give it, but the digests come from one hashlib call over the body instead of
+    warcio's 16 KB Python loop (twice), and the HTTP head is serialised once.
+    `crawler.warc_write` appends such a record without warcio's chunked copy.
+    """
+    head = http_headers.to_ascii_bytes() if http_headers is not None else b""
+    if http_headers is not None:
+        http_headers.headers_buff = head
+    payload_digest = sha1_digest(body)
+    content_type = content_type or builder.WARC_RECORDS[rec_type]
+    headers = [
+        *warc_headers,
+        ("WARC-Type", rec_type),
+        ("WARC-Record-ID", f"<urn:uuid:{uuid.uuid4()}>"),
+        ("WARC-Target-URI", uri),
+        ("WARC-Payload-Digest", payload_digest),
+        ("WARC-Block-Digest", sha1_digest(head, body) if head else payload_digest),
+        ("Content-Type", content_type),
+        ("Content-Length", str(len(head) + len(body))),
+    ]
+    record = ArcWarcRecord(
+        "warc", rec_type, StatusAndHeaders("", headers, protocol=builder.warc_version),
+        io.BytesIO(body), http_headers, content_type, len(body),
+    )
+    record.payload_length = len(body)
+    return record
+
+
 def build_records(
     builder: WARCWriter,
     fetch: Fetch,
@@ -152,21 +202,18 @@ def build_records(
     payload_sha = None
     removed: Headers = ()
     response_id = None
-    ip_header = {"WARC-IP-Address": fetch.ip_address} if fetch.ip_address else {}
+    ip_header = [("WARC-IP-Address", fetch.ip_address)] if fetch.ip_address else []
     if not fetch.failed:
         head, removed = response_head(fetch)
         payload_sha = hashlib.sha256(fetch.body).hexdigest()
-        response = builder.create_warc_record(
-            fetch.url, "response",
-            payload=io.BytesIO(fetch.body), length=len(fetch.body),
-            http_headers=head, warc_headers_dict={"WARC-Date": date, **ip_header},
+        response = sealed_record(
+            builder, fetch.url, "response", fetch.body, http_headers=head,
+            warc_headers=[("WARC-Date", date), *ip_header],
         )
         response_id = response.rec_headers.get_header("WARC-Record-ID")
-        request = builder.create_warc_record(
-            fetch.url, "request",
-            payload=io.BytesIO(fetch.request_body), length=len(fetch.request_body),
-            http_headers=request_head(fetch),
-            warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": response_id, **ip_header},
+        request = sealed_record(
+            builder, fetch.url, "request", fetch.request_body, http_headers=request_head(fetch),
+            warc_headers=[("WARC-Date", date), ("WARC-Concurrent-To", response_id), *ip_header],
         )
         records += [response, request]
     fields = metadata_fields(
@@ -176,12 +223,12 @@ def build_records(
     if not fetch.failed:
         fields.append(("http-reconstruction", RECONSTRUCTION_NOTE))
     body = "".join(f"{name}: {value}\r\n" for name, value in fields).encode("utf-8")
-    warc_headers = {"WARC-Date": date}
+    warc_headers = [("WARC-Date", date)]
     if response_id:
-        warc_headers["WARC-Concurrent-To"] = response_id
-    metadata = builder.create_warc_record(
-        fetch.url, "metadata", payload=io.BytesIO(body), length=len(body),
-        warc_content_type="application/warc-fields", warc_headers_dict=warc_headers,
+        warc_headers.append(("WARC-Concurrent-To", response_id))
+    metadata = sealed_record(
+        builder, fetch.url, "metadata", body, warc_headers=warc_headers,
+        content_type="application/warc-fields",
     )
     records.append(metadata)
     return FetchRecords(tuple(records), payload_sha, removed)

@@ -61,6 +61,26 @@ class _Serializer(WARCWriter):
         return self._buf.getvalue()
 
 
+def sealed_bytes(record: ArcWarcRecord) -> bytes | None:
+    """The serialised record, when its headers are final (`fetch_records.sealed_record`:
+    digests, Content-Type and Content-Length set, HTTP head serialised): one join
+    instead of warcio's chunked copy. None for any other record (warcio writes it)."""
+    rec_headers = record.rec_headers
+    length = rec_headers.get_header("Content-Length")
+    if (length is None or not rec_headers.get_header("WARC-Block-Digest")
+            or not isinstance(record.raw_stream, io.BytesIO)):
+        return None
+    http = record.http_headers
+    head = b"" if http is None else http.headers_buff
+    if head is None:
+        return None
+    body = record.raw_stream.getvalue()
+    if int(length) != len(head) + len(body):
+        raise ValueError(f"record {rec_headers.get_header('WARC-Record-ID')}: Content-Length "
+                         f"{length} is not its {len(head) + len(body)} bytes")
+    return b"".join((rec_headers.to_bytes(encoding="utf-8"), head, body, b"\r\n\r\n"))
+
+
 def warc_filename(*, prefix: str, when: dt.datetime, serial: int, hostname: str, pid: int) -> str:
     """`<prefix>-<UTC timestamp, 17 digits>-<serial>-<hostname>-<pid>.warc.gz` (Heritrix style)."""
     stamp = when.astimezone(dt.UTC).strftime("%Y%m%d%H%M%S%f")[:17]
@@ -84,7 +104,7 @@ class WarcFile:
         self.serializer = _Serializer()
 
     def append(self, record: ArcWarcRecord) -> RecordLocation:
-        data = self.serializer.to_bytes(record)
+        data = sealed_bytes(record) or self.serializer.to_bytes(record)
         compressor = zlib.compressobj(self._gzip_level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
         member = compressor.compress(data) + compressor.flush()
         offset = self.size
