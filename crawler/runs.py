@@ -107,11 +107,22 @@ def finish_run(sessions: sessionmaker[Session], run_id: int, *, status: str,
         run.ended_at = dt.datetime.now(dt.UTC)
         run.status = status
         session.flush()
-        # The head covers every entry up to and including this run's closing entry;
-        # the run row stores it in a second entry that the head itself does not cover.
-        run.ledger_head = ledger.append(session, [run], action="update")
-        if sign is not None:
-            run.head_signature = sign(run.uuid, run.ledger_head)
-        session.flush()
-        ledger.append(session, [run], action="update")
+        seal_run(session, run, sign=sign)
     return run
+
+
+def seal_run(session: Session, run: CrawlRun, *,
+             sign: Callable[[str, str], str] | None = None) -> str:
+    """Write the current ledger head into the run (and sign it); returns the head.
+
+    The head covers every entry up to and including this run's closing entry; the run
+    row stores it in a second entry that the head itself does not cover. Called when the
+    run finishes, and again after the crawl's comparison adds its flags, so the head an
+    archivist publishes covers everything the crawl recorded.
+    """
+    run.ledger_head = ledger.append(session, [run], action="update")
+    if sign is not None:
+        run.head_signature = sign(run.uuid, run.ledger_head)
+    session.flush()
+    ledger.append(session, [run], action="update")
+    return run.ledger_head

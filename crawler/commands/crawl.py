@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from crawler import settings as defaults
 from crawler.commands._render import print_table, summary_table
 from crawler.crawl import run_crawl
 from crawler.db import open_database
@@ -62,6 +63,16 @@ def _compare_captured(ctx: Any, session: Any, run_id: int,
     return flags_column(results), stored
 
 
+def _reseal(sessions: Any, run_id: int, key_path: str | None) -> str:
+    from crawler.models import CrawlRun
+    from crawler.runs import seal_run
+    from crawler.signing import head_signer
+
+    sign = head_signer(Path(key_path)) if key_path else None
+    with sessions.begin() as session:
+        return seal_run(session, session.get_one(CrawlRun, run_id), sign=sign)
+
+
 def crawl_and_report(ctx: Any, *, seed_ids: list[str], url: str | None,
                      overrides: dict[str, Any], strict: bool) -> int:
     result = run_crawl(ctx.collection, db_url=ctx.db_url, seed_ids=seed_ids, url=url,
@@ -75,7 +86,11 @@ def crawl_and_report(ctx: Any, *, seed_ids: list[str], url: str | None,
                                            flags=flags))
     for cap in failures:
         ctx.out.print(f"  failed: {cap.url} — {cap.error or cap.status}", highlight=False)
-    ctx.out.print(f"ledger head: {result.ledger_head}")
+    head = result.ledger_head
+    if compared:  # the flags came after the run closed: seal them under the head too
+        key = overrides.get("PROVENANCE_SIGNING_KEY") or defaults.PROVENANCE_SIGNING_KEY
+        head = _reseal(sessions, result.run_id, key)
+    ctx.out.print(f"ledger head: {head}")
     if compared:
         ctx.out.print(f"{compared} flag(s) recorded (`crawler compare` for evidence, "
                       "`crawler report` for the report)", highlight=False)
