@@ -21,6 +21,7 @@ from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
+from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from crawler import SOFTWARE_NAME, __version__
@@ -60,6 +61,11 @@ def _headers(headers: Any) -> tuple[tuple[str, str], ...]:
         for name, values in headers.items()
         for value in values
     )
+
+
+def _plain_setting(value: Any) -> Any:
+    """A setting as JSON can hold it (dict settings are BaseSettings objects)."""
+    return value.copy_to_dict() if isinstance(value, BaseSettings) else value
 
 
 def _role(request: Request) -> str:
@@ -110,7 +116,7 @@ class ArchiveMiddleware:
             self.sign = head_signer(Path(s.get("PROVENANCE_SIGNING_KEY")))
         db_url = s.get("PROVENANCE_DB_URL") or f"sqlite:///{collection / 'provenance.db'}"
         self.sessions = open_database(db_url)
-        recorded = {name: s.get(name) for name in RECORDED_SETTINGS}
+        recorded = {name: _plain_setting(s.get(name)) for name in RECORDED_SETTINGS}
         recorded["ARCHIVE_GZIP_LEVEL"] = s.getint("ARCHIVE_GZIP_LEVEL")
         manifest = getattr(spider, "manifest", None)
         run = start_run(

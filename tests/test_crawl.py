@@ -235,6 +235,7 @@ def test_robots_txt_is_archived_and_the_policy_recorded(crawled: CrawledCollecti
     assert run.robots_policy == "obey"
     settings = json.loads(run.settings_json)
     assert settings["ROBOTSTXT_OBEY"] is True
+    assert settings["DEFAULT_REQUEST_HEADERS"]["Accept-Encoding"] == "gzip, deflate, br"
     assert run.status == "finished" and run.ended_at is not None
     assert run.pages == 6 and run.failures == 0
     assert run.ledger_head and run.ledger_head in crawled.stdout
