@@ -66,5 +66,15 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
     ctx.out.print(f"\ndemo collection: {root}")
     ctx.out.print(f"  WARC files: {root / 'archive'}")
     ctx.out.print(f"  database:   {db_url}")
-    ctx.out.print(f"  next: crawler --collection {root} captures")
+    ctx.out.print("  next, with --collection " + str(root) + ":")
+    for command, what in (
+        ("captures", "what is on record"),
+        ("compare", "each capture against its seed copy, with evidence"),
+        ("report", "the comparison as HTML in report/"),
+        ("verify", "every record against the archived bytes and the ledger"),
+        ("package", "a WACZ of the run"),
+        ("replay", "browse the archive on 127.0.0.1"),
+        ("cite URL", "a citation that carries its digest"),
+    ):
+        ctx.out.print(f"    crawler {command:<10} {what}", highlight=False)
     return code
