@@ -10,6 +10,8 @@ Used by both arms (`-s STATS_CLASS=bench.stats.BenchStats -s BENCH_STATS_FILE=..
     bench/first_response_seconds  from the same start to the first response (the
                           archive opens its run, records the seeds, before any fetch)
     bench/crawl_maxrss_mb peak RSS of the process up to the close of the crawl
+    bench/crawl_cpu_seconds  user + system CPU of the process (all threads) over the
+                          same span
     elapsed_time_seconds  Scrapy's own figure, for reference
 """
 
@@ -24,11 +26,17 @@ from scrapy import signals
 from scrapy.statscollectors import MemoryStatsCollector
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 class BenchStats(MemoryStatsCollector):
     def __init__(self, crawler: Any) -> None:
         super().__init__(crawler)
         self._path = crawler.settings.get("BENCH_STATS_FILE")
         self._t0 = 0.0
+        self._cpu0 = 0.0
         crawler.signals.connect(self._response, signal=signals.response_received)
 
     def _response(self, response: Any, request: Any, spider: Any) -> None:
@@ -39,10 +47,12 @@ class BenchStats(MemoryStatsCollector):
 
     def open_spider(self, *args: Any, **kwargs: Any) -> None:
         self._t0 = time.monotonic()
+        self._cpu0 = _cpu()
         super().open_spider(*args, **kwargs)
 
     def close_spider(self, *args: Any, **kwargs: Any) -> None:
         self.set_value("bench/crawl_seconds", time.monotonic() - self._t0)
+        self.set_value("bench/crawl_cpu_seconds", _cpu() - self._cpu0)
         self.set_value("bench/crawl_maxrss_mb",
                        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         super().close_spider(*args, **kwargs)

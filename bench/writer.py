@@ -86,11 +86,12 @@ def main() -> int:
         recorder.close()
         wall = time.perf_counter() - t0
         cpu = time.process_time() - c0  # the main thread only waits: this is the writer's
+        warc_mb = sum(f.stat().st_size for f in (Path(tmp) / "archive").glob("*.warc.gz")) / 1e6
         mb = sum(len(f.body) for f in items) / 1e6
         print(f"{len(items)} fetches ({args.pages} pages, {mb:.1f} MB) in {wall:.2f} s: "
               f"{args.pages / wall:.0f} pages/s, {wall / len(items) * 1e3:.2f} ms/fetch, "
               f"gzip level {args.gzip_level}; process cpu {cpu:.2f} s = "
-              f"{cpu / len(items) * 1e3:.2f} ms/fetch")
+              f"{cpu / len(items) * 1e3:.2f} ms/fetch; WARC {warc_mb:.1f} MB")
     if prof:
         pstats.Stats(prof).sort_stats(args.sort).print_stats(args.top)
     return 0

@@ -45,12 +45,16 @@ ARCHIVE_PREFIX = "CRAWL"
 # Rotate to a new WARC file once the current one reaches this many bytes.
 ARCHIVE_MAX_FILE_SIZE = 1_000_000_000
 # gzip level of each record's member: 6 compresses within ~2 % of 9 at ~3x the speed.
+# Measured (BENCHMARKS.md): with zlib-ng, used when installed, level 6 deflates HTML at
+# ~50 MB/s per core (zlib: ~12) for zlib's level-6 ratio, so a lower level would buy
+# little; payloads that do not compress (images, fonts, content-encoded) are stored.
 ARCHIVE_GZIP_LEVEL = 6
 # Commit capture rows (after fsync of their WARC bytes) every N fetches or S seconds.
 ARCHIVE_COMMIT_BATCH = 200
 ARCHIVE_COMMIT_SECONDS = 1.0
-# Fetches the writer thread may fall behind before the crawl waits for it.
-ARCHIVE_QUEUE_SIZE = 2000
+# Fetches the writer thread may fall behind before the crawl waits for it. Each holds
+# its body in memory: 256 x ~40 KB bounds the backlog near 10 MB (2000 cost ~25 MB RSS).
+ARCHIVE_QUEUE_SIZE = 256
 
 # --- what a page needs ---------------------------------------------------------------
 # Requisite levels below a seed page: 1 = its images/CSS/JS, 2 = what CSS imports, ...

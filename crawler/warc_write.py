@@ -5,6 +5,12 @@ Records are built by warcio (record ids, WARC-Date, block and payload digests) a
 serialised uncompressed; this module compresses each at a chosen gzip level (warcio
 always uses level 9, the slowest) and appends it, hashing the file as it goes so a
 closed file's SHA-256 costs no second read. Nothing here imports Scrapy.
+
+Compression uses zlib-ng when it is installed (the same gzip format, 3-5x faster at
+the same level and ratio) and the standard zlib otherwise; warcinfo names which. A
+response whose payload does not compress (a 4 KB probe from its middle saves under
+3 % at level 1: JPEG, PNG, WOFF2, content-encoded bodies) is stored in its member at
+level 0 instead of being deflated again for nothing.
 """
 
 from __future__ import annotations
@@ -15,13 +21,21 @@ import io
 import logging
 import os
 import socket
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from warcio.recordloader import ArcWarcRecord
 from warcio.warcwriter import WARCWriter
+
+try:  # the same gzip members, several times faster
+    from zlib_ng import zlib_ng as deflate
+
+    DEFLATE_LIBRARY = f"zlib-ng {deflate.ZLIBNG_VERSION}"
+except ImportError:  # pragma: no cover - depends on the install
+    import zlib as deflate  # type: ignore[no-redef]
+
+    DEFLATE_LIBRARY = f"zlib {deflate.ZLIB_RUNTIME_VERSION}"
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +73,18 @@ class _Serializer(WARCWriter):
         self._buf.truncate()
         self.write_record(record)
         return self._buf.getvalue()
+
+
+PROBE = 4096
+
+
+def incompressible(payload: bytes) -> bool:
+    """True when deflating `payload` would gain under 3 % (judged on 4 KB from its middle)."""
+    if len(payload) < 2 * PROBE:
+        return False
+    middle = len(payload) // 2
+    probe = payload[middle:middle + PROBE]
+    return len(deflate.compress(probe, 1)) > 0.97 * len(probe)
 
 
 def sealed_bytes(record: ArcWarcRecord) -> bytes | None:
@@ -104,8 +130,12 @@ class WarcFile:
         self.serializer = _Serializer()
 
     def append(self, record: ArcWarcRecord) -> RecordLocation:
+        level = self._gzip_level
+        if (record.rec_type == "response" and isinstance(record.raw_stream, io.BytesIO)
+                and incompressible(record.raw_stream.getvalue())):
+            level = 0
         data = sealed_bytes(record) or self.serializer.to_bytes(record)
-        compressor = zlib.compressobj(self._gzip_level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        compressor = deflate.compressobj(level, deflate.DEFLATED, deflate.MAX_WBITS + 16)
         member = compressor.compress(data) + compressor.flush()
         offset = self.size
         self._fh.write(member)
@@ -178,6 +208,8 @@ class RotatingWarcWriter:
         warc = WarcFile(self.directory, name, gzip_level=self.gzip_level)
         info = dict(self.warcinfo)
         info["gzip-level"] = str(self.gzip_level)
+        info["gzip-library"] = DEFLATE_LIBRARY
+        info["gzip-stored"] = "responses whose payload does not compress are stored (level 0)"
         record = warc.serializer.create_warcinfo_record(name, info)
         location = warc.append(record)
         log.info("opened WARC file %s", warc.open_path)
@@ -211,7 +243,8 @@ class RotatingWarcWriter:
             return None
         closed = self.current.close()
         self.current = None
-        log.info("closed WARC file %s (%d bytes, sha256 %s)", closed.name, closed.size, closed.sha256)
+        log.info("closed WARC file %s (%d bytes, sha256 %s)",
+                 closed.name, closed.size, closed.sha256)
         if self.on_close:
             self.on_close(closed)
         return closed
