@@ -90,7 +90,7 @@ def _fetch_flags(fetch: FetchOutcome, live: LivePage | None, copy: SeedCopy,
         if DNS_ERROR.search(err):
             return [Flag("not_found", "critical", f"The URL no longer resolves ({err}).",
                          (live_evidence(err, where),))]
-        return [Flag("fetch_failed", "critical", f"No capture could be made: {err}.",
+        return [Flag("fetch_failed", "critical", f"No capture could be made: {err.rstrip('.')}.",
                      (live_evidence(err, where),))]
     if fetch.status in (404, 410):
         return [Flag("not_found", "critical",
@@ -283,6 +283,15 @@ def _before(rows: list[Row], line: int) -> int:
     idx = [r.live_index for r in rows if r.live_index is not None and r.seed_line is not None
            and r.seed_line < line]
     return (max(idx) + 1) if idx else 0
+
+
+def compare_fetch_only(copy: SeedCopy, *, live: LivePage | None, fetch: FetchOutcome
+                       ) -> Comparison:
+    """For a seed without a copy: only what the fetch itself tells (gone, failed, moved)."""
+    flags = sorted(_fetch_flags(fetch, live, copy, {}, None),
+                   key=lambda f: -severity_rank(f.severity))
+    return Comparison(copy=copy, live=live, fetch=fetch, headline=None, dates=(), rows=(),
+                      flags=tuple(flags), roles={})
 
 
 def compare(copy: SeedCopy, *, live: LivePage | None, fetch: FetchOutcome | None = None

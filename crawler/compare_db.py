@@ -23,13 +23,13 @@ from sqlalchemy.orm import Session
 
 from crawler import __version__, ledger
 from crawler.collection import Collection
-from crawler.compare import Comparison, FetchOutcome, compare
+from crawler.compare import Comparison, FetchOutcome, compare, compare_fetch_only
 from crawler.errors import IntegrityError
 from crawler.extract import LivePage, decode_html, extract_page
 from crawler.manifest import Seed, load_manifest
 from crawler.models import Capture
 from crawler.models import Flag as FlagRow
-from crawler.seedcopy import load_seed_copy
+from crawler.seedcopy import load_seed_copy, parse_seed_copy
 from crawler.warc_read import decoded_payload, read_record_at
 
 log = logging.getLogger(__name__)
@@ -99,9 +99,7 @@ def read_live_page(collection: Collection, cap: Capture) -> LivePage | None:
 
 def compare_seed(collection: Collection, session: Session, seed: Seed, *,
                  run_id: int | None = None) -> SeedResult:
-    if seed.copy_path is None:
-        return SeedResult(seed, None, None, "the seed has no copy in the manifest")
-    copy = load_seed_copy(seed.copy_path)
+    copy = load_seed_copy(seed.copy_path) if seed.copy_path else None
     chain = page_chain(session, seed.id, run_id)
     if not chain:
         return SeedResult(seed, None, None, "no capture on record (crawl it first)")
@@ -110,6 +108,9 @@ def compare_seed(collection: Collection, session: Session, seed: Seed, *,
                          status=final.status, error=final.error,
                          chain=tuple((c.url, c.status) for c in chain))
     live = read_live_page(collection, final) if final.status is not None else None
+    if copy is None:  # nothing to compare the page with; the fetch still tells something
+        return SeedResult(seed, compare_fetch_only(parse_seed_copy(b""), live=live, fetch=fetch),
+                          final)
     return SeedResult(seed, compare(copy, live=live, fetch=fetch), final)
 
 

@@ -174,3 +174,16 @@ def test_adhoc_url(site_server: str, tmp_path: Path) -> None:
     result = crawl_collection(root, "--url", f"{site_server}/test/xss")
     assert result.returncode == 0, result.stderr
     assert "(ad hoc)" in result.stdout
+
+
+def test_failed_seeds_are_flagged_even_without_a_copy(failing) -> None:
+    result, _, _ = failing
+    proc = run_cli("compare", "--json", "--collection", str(result.root), db_url=result.db_url)
+    assert proc.returncode == 1, proc.stderr
+    import json
+
+    kinds = {entry["seed"]: [f["kind"] for f in entry["flags"]] for entry in json.loads(proc.stdout)}
+    assert kinds["ok"] == []
+    assert kinds["missing"] == ["not_found"]
+    assert kinds["refused"] == kinds["slow"] == kinds["robots"] == kinds["error"] == ["fetch_failed"]
+    assert "fetch_failed" in result.stdout  # the crawl's summary table shows them too

@@ -58,8 +58,12 @@ def _print_one(ctx: Any, title: str, comparison: Comparison | None, problem: str
     if comparison is None:
         ctx.out.print(f"  [red]not compared[/]: {escape(problem or '')}", highlight=False)
         return
+    if not comparison.copy.lines:
+        ctx.out.print("  the seed has no copy: only the fetch itself was checked",
+                      highlight=False)
     if not comparison.flags:
-        ctx.out.print("  [green]no flags[/]: the capture matches the copy", highlight=False)
+        what = "the capture matches the copy" if comparison.copy.lines else "the fetch succeeded"
+        ctx.out.print(f"  [green]no flags[/]: {what}", highlight=False)
     for flag in comparison.flags:
         for line in flag_lines(flag):
             ctx.out.print(line, highlight=False, soft_wrap=True)
