@@ -3,6 +3,7 @@ the exit code tells a scheduler what happened; bad input changes nothing."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -180,10 +181,10 @@ def test_failed_seeds_are_flagged_even_without_a_copy(failing) -> None:
     result, _, _ = failing
     proc = run_cli("compare", "--json", "--collection", str(result.root), db_url=result.db_url)
     assert proc.returncode == 1, proc.stderr
-    import json
-
-    kinds = {entry["seed"]: [f["kind"] for f in entry["flags"]] for entry in json.loads(proc.stdout)}
+    entries = json.loads(proc.stdout)
+    kinds = {entry["seed"]: [f["kind"] for f in entry["flags"]] for entry in entries}
     assert kinds["ok"] == []
     assert kinds["missing"] == ["not_found"]
-    assert kinds["refused"] == kinds["slow"] == kinds["robots"] == kinds["error"] == ["fetch_failed"]
+    for seed in ("refused", "slow", "robots", "error"):
+        assert kinds[seed] == ["fetch_failed"], seed
     assert "fetch_failed" in result.stdout  # the crawl's summary table shows them too
