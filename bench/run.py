@@ -206,6 +206,15 @@ def startup_seconds() -> float:
     return statistics.median(times)
 
 
+def archive_settings() -> str:
+    import crawler.settings as cs
+    from crawler.warc_write import DEFLATE_LIBRARY
+
+    return (f"ARCHIVE_GZIP_LEVEL={cs.ARCHIVE_GZIP_LEVEL} with {DEFLATE_LIBRARY}, "
+            f"ARCHIVE_COMMIT_BATCH={cs.ARCHIVE_COMMIT_BATCH}, "
+            f"ARCHIVE_QUEUE_SIZE={cs.ARCHIVE_QUEUE_SIZE}")
+
+
 def machine() -> dict[str, str]:
     model = "unknown"
     mem = "unknown"
@@ -333,7 +342,7 @@ def report(*, args: argparse.Namespace, server: Server, extra: dict[str, str],
     add("Settings, both arms: " + ", ".join(f"{k}={v}" for k, v in COMMON.items()
                                             if k != "STATS_CLASS")
         + (", " + ", ".join(f"{k}={v}" for k, v in extra.items()) if extra else "")
-        + ". Archive arm: gzip level, batch and queue as in crawler/settings.py"
+        + ". Archive arm: crawler/settings.py as committed (" + archive_settings() + ")"
         + (f"; comparison/flags switched off with {', '.join(switches)}" if switches
            else "; no comparison/flag step exists in `crawl` yet (flags off)") + ".")
     add(f"Machine: {info['cores']} cores, {info['cpu']}, {info['memory']}, {info['os']}; "

@@ -9,21 +9,44 @@ Used by both arms (`-s STATS_CLASS=bench.stats.BenchStats -s BENCH_STATS_FILE=..
                           Scrapy start-up excluded
     bench/first_response_seconds  from the same start to the first response (the
                           archive opens its run, records the seeds, before any fetch)
+    bench/last_response_seconds   ... to the last response (the rest is closing: the
+                          archive drains its queue, fsyncs, commits and closes the run)
     bench/crawl_maxrss_mb peak RSS of the process up to the close of the crawl
     bench/crawl_cpu_seconds  user + system CPU of the process (all threads) over the
                           same span
+    bench/thread_cpu/NAME CPU seconds of each thread since it started (Linux), e.g.
+                          the reactor ("MainThread") and the recorder ("warc-writer")
     elapsed_time_seconds  Scrapy's own figure, for reference
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from scrapy import signals
 from scrapy.statscollectors import MemoryStatsCollector
+
+
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds of each live thread of this process, by Python thread name (Linux)."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        name = names.get(int(task.name), "other")
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 def _cpu() -> float:
@@ -40,8 +63,10 @@ class BenchStats(MemoryStatsCollector):
         crawler.signals.connect(self._response, signal=signals.response_received)
 
     def _response(self, response: Any, request: Any, spider: Any) -> None:
+        now = time.monotonic() - self._t0
         if "bench/first_response_seconds" not in self._stats:
-            self.set_value("bench/first_response_seconds", time.monotonic() - self._t0)
+            self.set_value("bench/first_response_seconds", now)
+        self.set_value("bench/last_response_seconds", now)
         if request.meta.get("role") == "page" and response.status == 200:
             self.inc_value("bench/pages")
 
@@ -53,6 +78,8 @@ class BenchStats(MemoryStatsCollector):
     def close_spider(self, *args: Any, **kwargs: Any) -> None:
         self.set_value("bench/crawl_seconds", time.monotonic() - self._t0)
         self.set_value("bench/crawl_cpu_seconds", _cpu() - self._cpu0)
+        for name, seconds in _thread_cpu().items():
+            self.set_value(f"bench/thread_cpu/{name}", seconds)
         self.set_value("bench/crawl_maxrss_mb",
                        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         super().close_spider(*args, **kwargs)
