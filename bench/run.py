@@ -26,6 +26,7 @@ import os
 import platform
 import shlex
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -107,11 +108,18 @@ def comparison_switches() -> dict[str, str]:
     return {n: "False" for n in names}
 
 
-def command(arm: str, collection: Path, extra: dict[str, str]) -> list[str]:
+def command(arm: str, collection: Path, extra: dict[str, str], *,
+            via: str = "scrapy") -> list[str]:
+    """The crawl of one arm. The archive arm runs the same Scrapy crawl `crawler crawl`
+    runs (`via="crawler"`: the CLI itself, which also checks the seeds before and
+    compares, summarises and indexes after the crawl, outside the crawl phase)."""
     settings = {**COMMON, **extra, "BENCH_STATS_FILE": str(collection / "stats.json")}
     if arm == "plain":
         return [sys.executable, "-m", "scrapy", "crawl", "seeds", *_sets(settings),
                 *_sets({"ARCHIVE_ENABLED": "False", "CRAWLER_COLLECTION_DIR": str(collection)})]
+    if via == "scrapy":
+        return [sys.executable, "-m", "scrapy", "crawl", "seeds", *_sets(settings),
+                *_sets({"CRAWLER_COLLECTION_DIR": str(collection)})]
     return [sys.executable, "-m", "crawler", "--collection", str(collection), "crawl",
             *_sets(settings)]
 
@@ -123,7 +131,12 @@ def timed_child(cmd: list[str], *, log: Path, stdout: Path | None = None,
         t0 = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdout=out,
                                 stderr=err if stdout else subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
         wall = time.monotonic() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode
@@ -140,9 +153,9 @@ def new_collection(work: Path, name: str, base_url: str, pages: int) -> Path:
 
 
 def crawl(arm: str, *, work: Path, name: str, base_url: str, pages: int,
-          extra: dict[str, str]) -> CrawlRun:
+          extra: dict[str, str], via: str) -> CrawlRun:
     root = new_collection(work, name, base_url, pages)
-    cmd = command(arm, root, extra)
+    cmd = command(arm, root, extra, via=via)
     wall, cpu, rss, code = timed_child(cmd, log=root / "output.log")
     stats_file = root / "stats.json"
     stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
@@ -251,6 +264,7 @@ def fmt_runs(values: list[float], spec: str = ".1f") -> str:
 
 
 def report(*, args: argparse.Namespace, server: Server, extra: dict[str, str],
+           archive_extra: dict[str, str],
            switches: dict[str, str], runs: list[CrawlRun], large: list[CrawlRun],
            verifies: list[VerifyRun], startup: float, info: dict[str, str],
            gen_seconds: float, loads: list[float]) -> str:
@@ -343,8 +357,18 @@ def report(*, args: argparse.Namespace, server: Server, extra: dict[str, str],
                                             if k != "STATS_CLASS")
         + (", " + ", ".join(f"{k}={v}" for k, v in extra.items()) if extra else "")
         + ". Archive arm: crawler/settings.py as committed (" + archive_settings() + ")"
+        + (", " + ", ".join(f"{k}={v}" for k, v in archive_extra.items()
+                            if k not in extra) if set(archive_extra) - set(extra) else "")
         + (f"; comparison/flags switched off with {', '.join(switches)}" if switches
-           else "; no comparison/flag step exists in `crawl` yet (flags off)") + ".")
+           else "; flags off: " + ("`crawler crawl` compares seeds after the crawl, outside "
+                                   "the crawl phase, and has no switch to skip it"
+                                   if args.via == "crawler" else
+                                   "the archive arm runs the Scrapy crawl of `crawler crawl` "
+                                   "(`scrapy crawl seeds`, archiving on) without the CLI's "
+                                   "preflight and post-crawl comparison, summary and index "
+                                   "(no switch to skip comparison exists; with it, a 20,000-"
+                                   "seed run takes hours); `--via crawler` runs the CLI"))
+        + ".")
     add(f"Machine: {info['cores']} cores, {info['cpu']}, {info['memory']}, {info['os']}; "
         f"Python {info['python']}; {info['versions']}. Site generated in {gen_seconds:.1f} s. "
         f"1-min load average sampled between runs: {fmt_runs(loads, '.2f')} "
@@ -354,7 +378,8 @@ def report(*, args: argparse.Namespace, server: Server, extra: dict[str, str],
     add("```")
     demo = Path("DIR")
     for arm in ("plain", "archive"):
-        cmd = command(arm, demo, extra)
+        cmd = command(arm, demo, {**extra, **(archive_extra if arm == "archive" else {})},
+                      via=args.via)
         cmd[0] = "python"
         add(shlex.join(cmd).replace("DIR/stats.json", "DIR/stats.json"))
     add("python -m crawler --collection DIR verify")
@@ -395,6 +420,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--large-pages", type=int, default=None,
                     help="N of the peak-RSS run of each arm (default 20000; 0 = skip)")
     ap.add_argument("--server", choices=("auto", "nginx", "python"), default="auto")
+    ap.add_argument("--via", choices=("scrapy", "crawler"), default="scrapy",
+                    help="archive arm: `scrapy crawl seeds` with archiving on (default), or "
+                         "`crawler crawl` (adds preflight, comparison, summary and index "
+                         "around the crawl phase: minutes at N=20000)")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="an extra setting for both arms")
     ap.add_argument("--archive-set", action="append", default=[], metavar="NAME=VALUE",
@@ -404,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path,
                     help="write results here (default BENCHMARKS.md unless --quick)")
     args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server on kill
     if args.pages is None:
         args.pages = 300 if args.quick else 2000
     if args.large_pages is None:
@@ -433,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
             for arm in order:
                 run = crawl(arm, work=work, name=f"{arm}-{args.pages}-{r}",
                             base_url=server.base_url, pages=args.pages,
-                            extra=archive_extra if arm == "archive" else extra)
+                            extra=archive_extra if arm == "archive" else extra, via=args.via)
                 runs.append(run)
                 loads.append(os.getloadavg()[0])
                 print(f"repeat {r + 1} {arm:8s} {run.pages} pages in {run.seconds:6.2f} s = "
@@ -458,13 +488,14 @@ def main(argv: list[str] | None = None) -> int:
             for arm in ("plain", "archive"):
                 run = crawl(arm, work=work, name=f"{arm}-{args.large_pages}",
                             base_url=server.base_url, pages=args.large_pages,
-                            extra=archive_extra if arm == "archive" else extra)
+                            extra=archive_extra if arm == "archive" else extra, via=args.via)
                 large.append(run)
                 print(f"large    {arm:8s} {run.pages} pages in {run.seconds:6.2f} s = "
                       f"{run.pps:6.1f} pages/s, peak RSS {run.rss_mb:6.1f} MB", flush=True)
                 if not args.keep and run.collection:
                     shutil.rmtree(run.collection, ignore_errors=True)
-        text = report(args=args, server=server, extra=extra, switches=switches, runs=runs,
+        text = report(args=args, server=server, extra=extra, archive_extra=archive_extra,
+                      switches=switches, runs=runs,
                       large=large, verifies=verifies, startup=startup, info=machine(),
                       gen_seconds=gen, loads=loads)
         print()
