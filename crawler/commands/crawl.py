@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", help="an ad-hoc page to archive")
     parser.add_argument("--ignore-robots", action="store_true",
                         help="do not obey robots.txt (recorded with the run)")
+    parser.add_argument("--no-compare", action="store_true",
+                        help="do not compare the captures with their seed copies afterwards "
+                             "(`crawler compare` does it later)")
     parser.add_argument("--strict", action="store_true",
                         help="exit 1 when any fetch failed, requisites included")
     parser.add_argument("--sign", type=Path, metavar="KEYFILE",
@@ -74,14 +77,15 @@ def _reseal(sessions: Any, run_id: int, key_path: str | None) -> str:
 
 
 def crawl_and_report(ctx: Any, *, seed_ids: list[str], url: str | None,
-                     overrides: dict[str, Any], strict: bool) -> int:
+                     overrides: dict[str, Any], strict: bool, compare: bool = True) -> int:
     result = run_crawl(ctx.collection, db_url=ctx.db_url, seed_ids=seed_ids, url=url,
                        overrides=overrides)
     sessions = open_database(ctx.db_url, upgrade_schema=False)
     with sessions() as session:
         outcomes = seed_outcomes(session, result.run_id)
         failures = run_failures(session, result.run_id)
-        flags, compared = _compare_captured(ctx, session, result.run_id, outcomes)
+        flags, compared = (_compare_captured(ctx, session, result.run_id, outcomes)
+                           if compare else (None, 0))
         print_table(ctx.out, summary_table(outcomes, title=f"crawl run {result.run_id}",
                                            flags=flags))
     for cap in failures:
@@ -114,6 +118,7 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
     if not args.verbose:
         overrides.setdefault("LOG_LEVEL", "WARNING")
     code = crawl_and_report(ctx, seed_ids=seed_ids, url=args.url, overrides=overrides,
+                            compare=not args.no_compare,
                             strict=args.strict)
     if args.sign:
         ctx.out.print(f"ledger head signed with Ed25519 key {key_id(key.public_key())}")
