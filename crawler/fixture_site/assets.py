@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import mimetypes
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 SHOEBAT_THEME = "/shoebat.com/wp-content/themes/shoebat"
@@ -117,7 +117,7 @@ def content_type_for(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
-@lru_cache(maxsize=None)
+@cache
 def read_package_file(relative: str) -> bytes:
     """Bytes of a file shipped inside this package, e.g. ``pages/darpan.html``."""
     resource = resources.files(__package__)

@@ -48,7 +48,7 @@ CDN_PREFIX = "/cdn/"
 
 HTML = "text/html; charset=utf-8"
 ROBOTS_TXT = "User-agent: *\nDisallow: /private/\n"
-ASSET_LAST_MODIFIED = dt.datetime(2021, 6, 1, 8, 0, tzinfo=dt.timezone.utc)
+ASSET_LAST_MODIFIED = dt.datetime(2021, 6, 1, 8, 0, tzinfo=dt.UTC)
 _HOST_RE = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 _HOST_PORT_RE = re.compile(r"^(?P<name>\[[^\]]*\]|[^:]*)(?::(?P<port>\d+))?$")
 _PLACEHOLDER_RE = re.compile(r"\{\{(\w+)\}\}")
@@ -59,7 +59,7 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 
 def _utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
          ) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.timezone.utc)
+    return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
