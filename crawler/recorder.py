@@ -121,6 +121,7 @@ class Recorder:
 
     # -- writer thread ------------------------------------------------------------
     def _loop(self) -> None:
+        item: object = None
         try:
             deadline = time.monotonic() + self.config.batch_seconds
             while True:
@@ -149,9 +150,10 @@ class Recorder:
             log.exception("WARC writer failed")
             self.error = exc
             self._session.rollback()
-            while True:  # keep draining so the reactor never blocks on a full queue
-                if self._queue.get() is _STOP:
-                    return
+            # keep draining so the reactor never blocks on a full queue, until the STOP
+            # of close() (which may be the very item that failed: then stop at once)
+            while item is not _STOP:
+                item = self._queue.get()
 
     def _write(self, fetch: Fetch) -> None:
         origin = fetch.redirect_from_key

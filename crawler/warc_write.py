@@ -150,12 +150,12 @@ class WarcFile:
         return RecordLocation(self.name, offset, len(member), record_id)
 
     def _drain(self) -> None:
-        data = bytes(self._buffer)
+        self._sha256.update(self._buffer)
+        written = 0
+        with memoryview(self._buffer) as whole:
+            while written < len(whole):  # unbuffered file: write until all of it is taken
+                written += self._fh.write(whole[written:]) or 0
         self._buffer.clear()
-        self._sha256.update(data)
-        view = memoryview(data)
-        while view:  # unbuffered file: write until all of it is taken
-            view = view[self._fh.write(view):]
 
     def sync(self) -> None:
         """Write and fsync: after this, every appended record is on disk."""

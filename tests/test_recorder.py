@@ -103,3 +103,29 @@ def test_rows_ledger_and_records(tmp_path: Path, batch: int) -> None:
                       for r in ArchiveIterator(fh)}
         meta_final = bodies[caps["/final"].metadata_record_id].decode()
         assert f"redirect-from-record: {caps['/r2'].warc_record_id}" in meta_final
+
+
+def test_failure_while_closing_is_reported_not_hung(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer error raised while handling close()'s STOP (the last fsync) must reach
+    close(), not leave it waiting for a second STOP."""
+    from crawler.errors import ArchiveError
+    from crawler.warc_write import WarcFile
+
+    sessions = open_database(f"sqlite:///{tmp_path / 'p.db'}")
+    run = start_run(sessions, collection="c", seeds=(), operator="o", user_agent="ua",
+                    robots_obey=True, settings={})
+    config = RecorderConfig(archive_dir=tmp_path / "archive", prefix="T", max_file_size=10**9,
+                            gzip_level=6, batch_records=1000, batch_seconds=60.0,
+                            queue_size=10, software="test/1")
+    recorder = Recorder(config, sessions=sessions, run=run, warcinfo={"software": "test"})
+    recorder.submit(_ok("a", "/a"))
+
+    def broken_sync(self: WarcFile) -> None:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(WarcFile, "sync", broken_sync)
+    with pytest.raises(ArchiveError, match="disk gone"):
+        recorder.close()
+    with sessions() as session:  # nothing committed whose bytes were not fsynced
+        assert not list(session.scalars(select(Capture)))
