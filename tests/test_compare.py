@@ -18,9 +18,30 @@ DATA = Path(__file__).parent / "data" / "compare"
 URL = "https://herald.example/business/port-terminal"
 
 
+#: pages taken from the fixture site itself, rendered for a host of their own
+SITE_PAGES = {
+    "home.html": ("https://www.orissapost.example", "/www.orissapost.com/"),
+    "hindi.html": ("https://samachar.example", "/test/nonenglish"),
+    "soft404.html": ("https://www.orissapost.example", "/test/soft404"),
+}
+
+
+def page_bytes(page: str) -> bytes:
+    if page not in SITE_PAGES:
+        return (DATA / page).read_bytes()
+    from werkzeug.test import Client
+
+    from crawler.fixture_site import FixtureSite
+
+    base, path = SITE_PAGES[page]
+    response = Client(FixtureSite()).get(path, base_url=base)
+    assert response.status_code == 200, f"fixture site {path}: {response.status}"
+    return response.get_data()
+
+
 def run_pair(copy: str, page: str = "article.html", *, url: str | None = URL,
              fetch: FetchOutcome | None = None):
-    live = extract_page(decode_html((DATA / page).read_bytes()), url=url)
+    live = extract_page(decode_html(page_bytes(page)), url=url)
     return compare(load_seed_copy(DATA / copy), live=live, fetch=fetch)
 
 
