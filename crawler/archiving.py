@@ -68,6 +68,19 @@ def _plain_setting(value: Any) -> Any:
     return value.copy_to_dict() if isinstance(value, BaseSettings) else value
 
 
+def _context(request: Request) -> dict[str, Any]:
+    """The provenance a request carries in its meta: seed, outlet, role, hops, origin."""
+    meta = request.meta
+    return {
+        "seed_id": meta.get("seed_id"),
+        "outlet": meta.get("outlet"),
+        "requested_url": (meta.get("redirect_urls") or [request.url])[0],
+        "role": _role(request),
+        "hops": meta.get("hops", 0),
+        "via_url": meta.get("via_url"),
+    }
+
+
 def _role(request: Request) -> str:
     """page (a seed or ad-hoc page), requisite, or robots (robots.txt for the policy)."""
     if "role" in request.meta:
@@ -215,14 +228,9 @@ class ArchiveMiddleware:
             response_headers=_headers(response.headers),
             body=response.body,
             ip_address=str(response.ip_address) if response.ip_address else None,
-            seed_id=meta.get("seed_id"),
-            outlet=meta.get("outlet"),
-            requested_url=(meta.get("redirect_urls") or [request.url])[0],
-            role=_role(request),
-            hops=meta.get("hops", 0),
-            via_url=meta.get("via_url"),
             redirect_from_key=meta.pop("archive_redirect_from", None),
             redirect_location=location,
+            **_context(request),
         )
         self._submit(fetch)
         if location:
@@ -241,13 +249,8 @@ class ArchiveMiddleware:
             url=request.url,
             fetched_at=dt.datetime.now(dt.UTC),
             method=request.method,
-            seed_id=meta.get("seed_id"),
-            outlet=meta.get("outlet"),
-            requested_url=(meta.get("redirect_urls") or [request.url])[0],
-            role=_role(request),
-            hops=meta.get("hops", 0),
-            via_url=meta.get("via_url"),
             redirect_from_key=meta.get("archive_redirect_from"),
+            **_context(request),
             error=f"{failure.type.__name__}: {failure.getErrorMessage()}",
         )
         self._submit(fetch)
