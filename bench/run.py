@@ -12,7 +12,8 @@ which goes first:
 and over each archive run's WARC files, alternating: `crawler verify` (when the
 command exists) against `zcat FILE | sha256sum`. Pages/s = seed pages fetched /
 crawl phase (bench/stats.py: spider open to spider close, start-up excluded). Peak
-RSS is the child's ru_maxrss (os.wait4). Prints a table; a full run (no --quick)
+RSS is the peak of the summed RSS of the child and its descendants (the WARC writer
+process), sampled every 0.1 s. Prints a table; a full run (no --quick)
 writes it into BENCHMARKS.md between the `bench:results` markers.
 """
 
@@ -32,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -130,22 +132,83 @@ def cli_can_skip_compare() -> bool:
     return source.exists() and "--no-compare" in source.read_text()
 
 
+def _tree(pid: int) -> list[int]:
+    """pid and its descendants (Linux: /proc/PID/task/TID/children)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return out
+
+
+def _memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process in kB; (0, 0) once it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0, 0
+    values = {}
+    for line in text.splitlines()[1:]:
+        name, _, rest = line.partition(":")
+        values[name] = int(rest.split()[0])
+    return values.get("Rss", 0), values.get("Pss", 0)
+
+
+class TreeMemory(threading.Thread):
+    """Samples the summed RSS and PSS of a process and all its descendants (the crawl
+    and its WARC writer process) every `interval` s; keeps the peaks. ru_maxrss would
+    give only the largest single process of the tree."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval = pid, interval
+        self.peak_rss_kb = self.peak_pss_kb = 0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.wait(self.interval):
+            rss = pss = 0
+            for pid in _tree(self.pid):
+                r, p = _memory_kb(pid)
+                rss, pss = rss + r, pss + p
+            self.peak_rss_kb = max(self.peak_rss_kb, rss)
+            self.peak_pss_kb = max(self.peak_pss_kb, pss)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+
+
 def timed_child(cmd: list[str], *, log: Path, stdout: Path | None = None,
                 cwd: Path = REPO) -> tuple[float, float, float, int]:
-    """Run cmd; returns (wall seconds, cpu seconds, peak RSS MB, exit code)."""
+    """Run cmd; returns (wall seconds, cpu seconds, peak RSS MB, exit code).
+
+    Peak RSS is the largest sum of the RSS of the process and its descendants seen by
+    sampling every 0.1 s (at least the child's own ru_maxrss); the CPU includes the
+    descendants it waited for."""
     with log.open("wb") as err, (stdout or log).open("ab") as out:
         t0 = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdout=out,
                                 stderr=err if stdout else subprocess.STDOUT)
+        sampler = TreeMemory(proc.pid)
+        sampler.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         except BaseException:
             proc.kill()
             proc.wait()
             raise
+        finally:
+            sampler.stop()
         wall = time.monotonic() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode
+    rss_kb = max(sampler.peak_rss_kb, usage.ru_maxrss)
+    return wall, usage.ru_utime + usage.ru_stime, rss_kb / 1024, proc.returncode
 
 
 def new_collection(work: Path, name: str, base_url: str, pages: int) -> Path:
@@ -230,8 +293,7 @@ def archive_settings() -> str:
     from crawler.warc_write import DEFLATE_LIBRARY
 
     return (f"ARCHIVE_GZIP_LEVEL={cs.ARCHIVE_GZIP_LEVEL} with {DEFLATE_LIBRARY}, "
-            f"ARCHIVE_COMMIT_BATCH={cs.ARCHIVE_COMMIT_BATCH}, "
-            f"ARCHIVE_QUEUE_SIZE={cs.ARCHIVE_QUEUE_SIZE}")
+            f"ARCHIVE_COMMIT_BATCH={cs.ARCHIVE_COMMIT_BATCH}, writer in its own process")
 
 
 def machine() -> dict[str, str]:

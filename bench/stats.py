@@ -12,10 +12,12 @@ Used by both arms (`-s STATS_CLASS=bench.stats.BenchStats -s BENCH_STATS_FILE=..
     bench/last_response_seconds   ... to the last response (the rest is closing: the
                           archive drains its queue, fsyncs, commits and closes the run)
     bench/crawl_maxrss_mb peak RSS of the process up to the close of the crawl
-    bench/crawl_cpu_seconds  user + system CPU of the process (all threads) over the
-                          same span
+    bench/writer_maxrss_mb   peak RSS of the WARC writer process (archive arm; 0 in
+                          plain Scrapy, which starts none)
+    bench/crawl_cpu_seconds  user + system CPU of the process (all threads) and of the
+                          WARC writer process over the same span
     bench/thread_cpu/NAME CPU seconds of each thread since it started (Linux), e.g.
-                          the reactor ("MainThread") and the recorder ("warc-writer")
+                          the reactor ("MainThread") and the recorder's collector ("warc-collector")
     elapsed_time_seconds  Scrapy's own figure, for reference
 """
 
@@ -50,8 +52,11 @@ def _thread_cpu() -> dict[str, float]:
 
 
 def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """This process's CPU and its waited-for children's: the WARC writer process is
+    waited for when the archive closes, before the stats close."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 class BenchStats(MemoryStatsCollector):
@@ -82,6 +87,8 @@ class BenchStats(MemoryStatsCollector):
             self.set_value(f"bench/thread_cpu/{name}", seconds)
         self.set_value("bench/crawl_maxrss_mb",
                        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        self.set_value("bench/writer_maxrss_mb",
+                       resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
         super().close_spider(*args, **kwargs)
 
     def _persist_stats(self, stats: dict[str, Any], *args: Any) -> None:

@@ -171,7 +171,6 @@ class ArchiveMiddleware:
             gzip_level=s.getint("ARCHIVE_GZIP_LEVEL"),
             batch_records=s.getint("ARCHIVE_COMMIT_BATCH"),
             batch_seconds=s.getfloat("ARCHIVE_COMMIT_SECONDS"),
-            queue_size=s.getint("ARCHIVE_QUEUE_SIZE"),
             software=f"{SOFTWARE_NAME}/{__version__}",
         )
         self.recorder = Recorder(config, sessions=self.sessions, run=run, warcinfo=warcinfo)

@@ -1,21 +1,24 @@
-"""The recorder: one writer thread that turns fetches into WARC records and rows.
+"""The recorder: the crawl's side of archiving. It hands every fetch to the WARC writer
+process (`crawler.warc_process`) and commits what that process reports written.
 
-The reactor thread only queues `Fetch` values (`submit`). The writer thread builds
-and compresses the records, appends them, and every `batch_records` fetches or
-`batch_seconds` (whichever first) flushes and fsyncs the WARC file and only then
-commits the batch's capture rows and their ledger entries in one transaction: a
-capture row exists only when its bytes are on disk. Nothing here imports Scrapy.
+The reactor thread only pickles a `Fetch` into the writer's pipe (`submit`; it blocks
+when the writer is a pipe's worth, 1 MB, behind). The writer process builds, compresses
+and appends the records and, every `batch_records` fetches or `batch_seconds`, fsyncs
+the WARC file and reports the batch; a collector thread here then inserts the batch's
+capture rows and their ledger entries and commits them in one transaction: a capture row
+exists only when its bytes are on disk. Nothing here imports Scrapy.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
-import queue
+import os
+import subprocess
+import sys
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -23,14 +26,28 @@ from typing import Any, cast
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session, sessionmaker
 
+import crawler
 from crawler import ledger
 from crawler.errors import ArchiveError
-from crawler.fetch_records import Fetch, build_records
+from crawler.fetch_records import Fetch
 from crawler.models import Capture, CrawlRun, LedgerEntry, Outlet, WarcFile
-from crawler.warc_write import ClosedFile, RotatingWarcWriter
+from crawler.warc_process import (
+    FrameReader,
+    WriterSetup,
+    Written,
+    grow_pipe,
+    read_event,
+    send_fetch,
+    send_setup,
+    send_stop,
+)
+from crawler.warc_write import ClosedFile
 
 log = logging.getLogger(__name__)
-_STOP = object()
+#: the writer process's command (not `-m crawler.warc_process`: its classes must unpickle
+#: here as crawler.warc_process's, not __main__'s)
+INSERT_PIECE = 64  # the most capture rows in one INSERT statement (a power of two)
+WRITER_MAIN = "import sys; from crawler.warc_process import main; sys.exit(main())"
 #: the mapped columns of a capture row, as `ledger.canonical` serialises them
 _CAPTURE_KEYS = tuple(attr.key for attr in Capture.__mapper__.column_attrs)
 _CAPTURES = cast(Table, Capture.__table__)
@@ -45,18 +62,7 @@ class RecorderConfig:
     gzip_level: int
     batch_records: int
     batch_seconds: float
-    queue_size: int
     software: str
-
-
-@dataclass
-class _Pending:
-    """A capture row written to the WARC file, waiting for fsync and commit."""
-
-    key: str
-    row: dict[str, Any]
-    origin: str | None  # key of the redirect this fetch followed
-    redirect: bool
 
 
 @dataclass
@@ -79,135 +85,115 @@ class Recorder:
         sessions: sessionmaker[Session],
         run: CrawlRun,
         warcinfo: dict[str, str],
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.config = config
         self.sessions = sessions
         self.run_id = run.id
-        self.run_uuid = run.uuid
-        self.clock = clock
         self.stats = RecorderStats()
         self.error: BaseException | None = None
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=config.queue_size)
+        self._done = False
         self._session = sessions()
-        self._pending: list[_Pending] = []
-        self._redirect_records: dict[str, str] = {}  # key of a redirect -> its record id
         self._redirect_ids: dict[str, int] = {}  # key of a committed redirect -> capture id
         self._outlets: dict[str, int] = {}
         self._files: dict[str, WarcFile] = {}
-        self.writer = RotatingWarcWriter(
-            config.archive_dir, prefix=config.prefix, max_size=config.max_file_size,
-            gzip_level=config.gzip_level, warcinfo=warcinfo,
-            on_open=self._file_opened, on_close=self._file_closed, clock=clock,
+        package_root = str(Path(crawler.__file__).resolve().parents[1])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root,
+                                                          env.get("PYTHONPATH")]))
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", WRITER_MAIN],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0,
         )
-        self._thread = threading.Thread(target=self._loop, name="warc-writer", daemon=True)
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._pipe = self._process.stdin.fileno()
+        grow_pipe(self._pipe)
+        send_setup(self._pipe, WriterSetup(
+            archive_dir=Path(config.archive_dir).resolve(), prefix=config.prefix,
+            max_file_size=config.max_file_size, gzip_level=config.gzip_level,
+            batch_records=config.batch_records, batch_seconds=config.batch_seconds,
+            software=config.software, run_uuid=run.uuid, warcinfo=dict(warcinfo),
+            log_level=min(logging.getLogger("crawler").getEffectiveLevel(), logging.WARNING),
+        ))
+        self._thread = threading.Thread(target=self._collect, name="warc-collector",
+                                        daemon=True)
         self._thread.start()
 
     # -- reactor side -------------------------------------------------------------
     def submit(self, fetch: Fetch) -> None:
-        """Queue a fetch (blocks when the writer is `queue_size` behind)."""
+        """Send a fetch to the writer process (blocks while its pipe is full)."""
         if self.error is not None:
             raise ArchiveError(f"the WARC writer stopped: {self.error}") from self.error
-        self._queue.put(fetch)
+        try:
+            send_fetch(self._pipe, fetch)
+        except OSError as exc:  # BrokenPipeError: the writer process is gone
+            self._thread.join(timeout=5)  # the collector reads why, if it said
+            raise ArchiveError(f"the WARC writer stopped: {self._why_stopped()}") from exc
 
     def close(self) -> RecorderStats:
-        """Write what is queued, close the current file, and stop the thread."""
-        self._queue.put(_STOP)
+        """Let the writer finish what was sent, wait for its last commit, and stop it."""
+        assert self._process.stdin is not None
+        with contextlib.suppress(OSError):  # gone already: the collector saw why
+            send_stop(self._pipe)
+        self._process.stdin.close()
         self._thread.join()
+        code = self._process.wait()
         self._session.close()
-        if self.error is not None:
-            raise ArchiveError(f"the WARC writer failed: {self.error}") from self.error
+        if self.error is not None or not self._done:
+            raise ArchiveError(f"the WARC writer failed: {self._why_stopped()}") from self.error
+        if code != 0:
+            raise ArchiveError(f"the WARC writer process exited with code {code}")
         return self.stats
 
-    # -- writer thread ------------------------------------------------------------
-    def _loop(self) -> None:
-        item: object = None
-        try:
-            deadline = time.monotonic() + self.config.batch_seconds
-            while True:
-                timeout = max(0.0, deadline - time.monotonic())
-                try:
-                    item = self._queue.get(timeout=timeout)
-                except queue.Empty:
-                    item = None
-                if item is _STOP:
-                    self._flush()
-                    self.writer.close_current()
-                    self._session.commit()
-                    return
-                if item is not None:
-                    self._write(item)  # type: ignore[arg-type]
-                due = time.monotonic() >= deadline
-                if self._pending and (due or len(self._pending) >= self.config.batch_records):
-                    self._flush()
-                if due or not self._pending:
-                    deadline = time.monotonic() + self.config.batch_seconds
-                if self.writer.needs_rotation():
-                    self._flush()
-                    self.writer.close_current()
-                    self._session.commit()
-        except BaseException as exc:  # noqa: BLE001 - reported to the reactor via submit/close
-            log.exception("WARC writer failed")
-            self.error = exc
-            self._session.rollback()
-            # keep draining so the reactor never blocks on a full queue, until the STOP
-            # of close() (which may be the very item that failed: then stop at once)
-            while item is not _STOP:
-                item = self._queue.get()
+    def _why_stopped(self) -> str:
+        if self.error is not None:
+            return str(self.error)
+        code = self._process.poll()
+        if code is None:
+            return "its pipe was closed"
+        return f"the WARC writer process exited with code {code} before it finished"
 
-    def _write(self, fetch: Fetch) -> None:
-        origin = fetch.redirect_from_key
-        origin_record = self._redirect_records.pop(origin, None) if origin else None
-        built = build_records(
-            self.writer.builder, fetch, run_uuid=self.run_uuid, software=self.config.software,
-            redirect_from_record=origin_record,
-        )
-        locations = [self.writer.append(record) for record in built.records]
-        meta = locations[-1]
-        # a plain row, inserted in bulk by _flush: no ORM unit of work per capture
-        row: dict[str, Any] = {
-            "run_id": self.run_id, "seed_id": fetch.seed_id,
-            "outlet_id": self._outlet_id(fetch.outlet),
-            "requested_url": fetch.requested_url or fetch.url, "url": fetch.url,
-            "redirect_location": fetch.redirect_location, "redirect_from_id": None,
-            "role": fetch.role, "hops": fetch.hops, "via_url": fetch.via_url,
-            "fetched_at": fetch.fetched_at, "status": fetch.status, "protocol": fetch.protocol,
-            "ip_address": fetch.ip_address, "error": fetch.error,
-            "warc_file_id": self._files[meta.filename].id,
-            "metadata_record_id": meta.record_id, "metadata_offset": meta.offset,
-            "metadata_length": meta.length,
-            "content_type": None, "content_encoding": None, "payload_length": None,
-            "payload_sha256": None, "warc_payload_digest": None, "warc_block_digest": None,
-            "warc_record_id": None, "response_offset": None, "response_length": None,
-            "request_record_id": None, "request_offset": None, "request_length": None,
-        }
-        if not fetch.failed:
-            response = built.records[0]
-            for name, value in fetch.response_headers:  # the last of repeated headers wins
-                lower = name.lower()
-                if lower == "content-type":
-                    row["content_type"] = value
-                elif lower == "content-encoding":
-                    row["content_encoding"] = value
-            row["payload_length"] = len(fetch.body)
-            row["payload_sha256"] = built.payload_sha256
-            row["warc_payload_digest"] = response.rec_headers.get_header("WARC-Payload-Digest")
-            row["warc_block_digest"] = response.rec_headers.get_header("WARC-Block-Digest")
-            row["warc_record_id"] = locations[0].record_id
-            row["response_offset"] = locations[0].offset
-            row["response_length"] = locations[0].length
-            row["request_record_id"] = locations[1].record_id
-            row["request_offset"], row["request_length"] = locations[1].offset, locations[1].length
-            self.stats.payload_bytes += len(fetch.body)
+    # -- collector thread ---------------------------------------------------------
+    def _collect(self) -> None:
+        """Apply the writer's events to the database, in the order it sent them."""
+        assert self._process.stdout is not None
+        reader = FrameReader(self._process.stdout.fileno())
+        while True:
+            try:
+                event = read_event(reader)
+            except EOFError:
+                return
+            except Exception as exc:  # noqa: BLE001 - a garbled stream: stop the writer
+                log.exception("unreadable output from the WARC writer process")
+                self.error = exc
+                self._process.kill()
+                return
+            if self.error is not None:
+                continue  # keep draining so the writer never blocks on a full pipe
+            try:
+                self._apply(event)
+            except BaseException as exc:  # noqa: BLE001 - reported to the reactor
+                log.exception("recording the WARC writer's output failed")
+                self.error = exc
+                self._session.rollback()
+
+    def _apply(self, event: tuple[Any, ...]) -> None:
+        kind = event[0]
+        if kind == "opened":
+            self._file_opened(*event[1:])
+        elif kind == "synced":
+            self._commit(event[1])
+        elif kind == "closed":
+            self._file_closed(event[1])
+            self._session.commit()
+        elif kind == "done":
+            stats = event[1]
+            self.stats.fetches, self.stats.failures = stats.fetches, stats.failures
+            self.stats.payload_bytes, self.stats.records = stats.payload_bytes, stats.records
+            self._done = True
+        elif kind == "error":
+            self.error = ArchiveError(event[1])
         else:
-            self.stats.failures += 1
-        redirect = bool(fetch.status is not None and 300 <= fetch.status < 400
-                        and fetch.redirect_location)
-        if redirect:
-            self._redirect_records[fetch.key] = locations[0].record_id
-        self.stats.fetches += 1
-        self.stats.records += len(locations)
-        self._pending.append(_Pending(fetch.key, row, origin if origin_record else None, redirect))
+            raise ArchiveError(f"unknown event from the WARC writer process: {kind!r}")
 
     def _outlet_id(self, name: str | None) -> int | None:
         if not name:
@@ -222,36 +208,45 @@ class Recorder:
             self._outlets[name] = outlet.id
         return self._outlets[name]
 
-    def _flush(self) -> None:
-        """fsync the WARC file, then commit the rows that point into it."""
-        if not self._pending:
-            return
-        self.writer.sync()
+    def _commit(self, written: list[Written]) -> None:
+        """Insert the rows of a batch the writer has fsynced, with their ledger entries,
+        and commit them in one transaction."""
         rows: list[dict[str, Any]] = []
-        chunk: list[_Pending] = []
-        for item in self._pending:
+        chunk: list[Written] = []
+        for item in written:
+            row = item.row
+            row["run_id"] = self.run_id
+            row["outlet_id"] = self._outlet_id(row.pop("outlet"))
+            row["warc_file_id"] = self._files[row.pop("warc_file")].id
             if item.origin is not None:
                 if item.origin not in self._redirect_ids:  # its origin is in this chunk
                     rows += self._insert(chunk)
                     chunk = []
-                item.row["redirect_from_id"] = self._redirect_ids.pop(item.origin, None)
+                row["redirect_from_id"] = self._redirect_ids.pop(item.origin, None)
             chunk.append(item)
         rows += self._insert(chunk)
         self._ledger(rows)
         self._session.commit()
         self.stats.commits += 1
-        self._pending = []
 
-    def _insert(self, chunk: list[_Pending]) -> list[dict[str, Any]]:
-        """One multi-row INSERT ... RETURNING (SQLAlchemy Core: no ORM object per capture).
+    def _insert(self, chunk: list[Written]) -> list[dict[str, Any]]:
+        """Multi-row INSERT ... RETURNING (SQLAlchemy Core: no ORM object per capture).
 
         Rows are matched to their ids by metadata record id (unique per capture), not by
-        the order RETURNING gives them in, which SQLite does not promise.
+        the order RETURNING gives them in, which SQLite does not promise. Rows go in
+        pieces of 64, 32, 16 ... 1 rows: every distinct row count is another statement
+        that the database driver prepares and keeps (Python's sqlite3 caches 128), and
+        batches of every size from 1 to 200 kept ~70 MB of prepared statements alive
+        (the crawl's memory grew with its length); seven shapes keep well under 1 MB.
         """
-        if not chunk:
-            return []
         stmt = insert(_CAPTURES).returning(_CAPTURES.c.id, _CAPTURES.c.metadata_record_id)
-        ids = dict((rec, cid) for cid, rec in self._session.execute(stmt, [i.row for i in chunk]))
+        ids: dict[str, int] = {}
+        start = 0
+        while start < len(chunk):
+            size = min(INSERT_PIECE, 1 << ((len(chunk) - start).bit_length() - 1))
+            piece = [item.row for item in chunk[start:start + size]]
+            ids.update((rec, cid) for cid, rec in self._session.execute(stmt, piece))
+            start += size
         for item in chunk:
             item.row["id"] = ids[item.row["metadata_record_id"]]
             if item.redirect:
@@ -283,6 +278,7 @@ class Recorder:
         self._session.flush()
         ledger.append(self._session, [row])
         self._files[name] = row
+        log.info("opened WARC file %s", name)
 
     def _file_closed(self, closed: ClosedFile) -> None:
         row = self._files[closed.name]
@@ -290,3 +286,5 @@ class Recorder:
         self._session.flush()
         ledger.append(self._session, [row], action="update")
         self.stats.warc_bytes += closed.size
+        log.info("closed WARC file %s (%d bytes, sha256 %s)", closed.name, closed.size,
+                 closed.sha256)

@@ -52,11 +52,8 @@ ARCHIVE_GZIP_LEVEL = 6
 # Commit capture rows (after fsync of their WARC bytes) every N fetches or S seconds.
 ARCHIVE_COMMIT_BATCH = 200
 ARCHIVE_COMMIT_SECONDS = 1.0
-# Fetches the writer thread may fall behind before the crawl waits for it. Each holds
-# its body in memory, and bodies kept longer fragment the heap: measured at N=2,000
-# (BENCHMARKS.md), peak RSS over plain Scrapy was +33 MB with 256, +15 MB with 16.
-# 32 absorbs a commit/fsync pause (~10 fetches) and bounds the backlog near 1 MB.
-ARCHIVE_QUEUE_SIZE = 32
+# (The WARC writer runs in its own process, `crawler.warc_process`; the crawl waits for
+# it only when it is a pipe's worth, 1 MB, behind.)
 
 # --- what a page needs ---------------------------------------------------------------
 # Requisite levels below a seed page: 1 = its images/CSS/JS, 2 = what CSS imports, ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -51,7 +52,7 @@ def test_rows_ledger_and_records(tmp_path: Path, batch: int) -> None:
                     robots_obey=True, settings={})
     config = RecorderConfig(archive_dir=tmp_path / "archive", prefix="T", max_file_size=10**9,
                             gzip_level=6, batch_records=batch, batch_seconds=60.0,
-                            queue_size=10, software="test/1")
+                            software="test/1")
     recorder = Recorder(config, sessions=sessions, run=run, warcinfo={"software": "test"})
     for fetch in _fetches():
         recorder.submit(fetch)
@@ -105,27 +106,45 @@ def test_rows_ledger_and_records(tmp_path: Path, batch: int) -> None:
         assert f"redirect-from-record: {caps['/r2'].warc_record_id}" in meta_final
 
 
-def test_failure_while_closing_is_reported_not_hung(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """A writer error raised while handling close()'s STOP (the last fsync) must reach
-    close(), not leave it waiting for a second STOP."""
-    from crawler.errors import ArchiveError
-    from crawler.warc_write import WarcFile
-
+def _recorder(tmp_path: Path, *, archive_dir: Path | None = None) -> tuple[Recorder, Any]:
     sessions = open_database(f"sqlite:///{tmp_path / 'p.db'}")
     run = start_run(sessions, collection="c", seeds=(), operator="o", user_agent="ua",
                     robots_obey=True, settings={})
-    config = RecorderConfig(archive_dir=tmp_path / "archive", prefix="T", max_file_size=10**9,
-                            gzip_level=6, batch_records=1000, batch_seconds=60.0,
-                            queue_size=10, software="test/1")
-    recorder = Recorder(config, sessions=sessions, run=run, warcinfo={"software": "test"})
+    config = RecorderConfig(archive_dir=archive_dir or tmp_path / "archive", prefix="T",
+                            max_file_size=10**9, gzip_level=6, batch_records=1000,
+                            batch_seconds=60.0, software="test/1")
+    return Recorder(config, sessions=sessions, run=run, warcinfo={"software": "test"}), sessions
+
+
+def test_writer_process_killed_is_reported_and_nothing_unsynced_committed(
+        tmp_path: Path) -> None:
+    """The writer process dies before fsyncing its batch: close() says so (no hang), and
+    no capture row exists for the bytes it never synced."""
+    from crawler.errors import ArchiveError
+
+    recorder, sessions = _recorder(tmp_path)
     recorder.submit(_ok("a", "/a"))
-
-    def broken_sync(self: WarcFile) -> None:
-        raise OSError("disk gone")
-
-    monkeypatch.setattr(WarcFile, "sync", broken_sync)
-    with pytest.raises(ArchiveError, match="disk gone"):
+    recorder._process.kill()
+    recorder._process.wait()
+    with pytest.raises(ArchiveError, match="exited with code -9"):
+        for fetch in _fetches():  # a write into the dead pipe may already fail
+            recorder.submit(fetch)
         recorder.close()
-    with sessions() as session:  # nothing committed whose bytes were not fsynced
+    with sessions() as session:
         assert not list(session.scalars(select(Capture)))
+
+
+def test_writer_error_reaches_the_crawl(tmp_path: Path) -> None:
+    """An error inside the writer process (here: its archive folder is a file) is raised
+    in the crawl process with the writer's own message."""
+    from crawler.errors import ArchiveError
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the archive folder should be")
+    recorder, sessions = _recorder(tmp_path, archive_dir=blocker)
+    with pytest.raises(ArchiveError, match="FileExistsError|NotADirectoryError"):
+        recorder.submit(_ok("a", "/a"))
+        recorder.close()
+    with sessions() as session:
+        assert not list(session.scalars(select(Capture)))
+    assert blocker.read_text().startswith("a file")
