@@ -357,8 +357,17 @@ def report(*, args: argparse.Namespace, server: Server, extra: dict[str, str],
                  for r in plain])
     a_cpu = med([r.stats.get("bench/crawl_cpu_seconds", 0) / max(r.pages, 1) * 1000
                  for r in arch])
-    add(f"| CPU s per 1000 pages, crawl phase (all threads, user+sys) | {p_cpu:.2f} "
-        f"| {a_cpu:.2f} | {a_cpu / p_cpu:.2f}x |")
+    add(f"| CPU s per 1000 pages, crawl phase (all threads and the writer process) "
+        f"| {p_cpu:.2f} | {a_cpu:.2f} | {a_cpu / p_cpu:.2f}x |")
+
+    def per_k(run: CrawlRun, key: str) -> float:
+        return float(run.stats.get(key, 0.0)) / max(run.pages, 1) * 1000
+
+    p_re = med([per_k(r, "bench/reactor_cpu_seconds") for r in plain])
+    a_re = med([per_k(r, "bench/reactor_cpu_seconds") for r in arch])
+    a_wr = med([per_k(r, "bench/writer_cpu_seconds") for r in arch])
+    add(f"| of which the reactor thread | {p_re:.2f} | {a_re:.2f} | {a_re / p_re:.2f}x |")
+    add(f"| of which the WARC writer process | - | {a_wr:.2f} | |")
     p_first = med([r.stats.get("bench/first_response_seconds", 0.0) for r in plain])
     a_first = med([r.stats.get("bench/first_response_seconds", 0.0) for r in arch])
     add(f"| of which: spider open -> first response, s | {p_first:.2f} | {a_first:.2f} "

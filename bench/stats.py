@@ -12,6 +12,8 @@ Used by both arms (`-s STATS_CLASS=bench.stats.BenchStats -s BENCH_STATS_FILE=..
     bench/last_response_seconds   ... to the last response (the rest is closing: the
                           archive drains its queue, fsyncs, commits and closes the run)
     bench/crawl_maxrss_mb peak RSS of the process up to the close of the crawl
+    bench/reactor_cpu_seconds  CPU of the reactor thread alone over the same span
+    bench/writer_cpu_seconds   CPU of the WARC writer process (archive arm) over it
     bench/writer_maxrss_mb   peak RSS of the WARC writer process (archive arm; 0 in
                           plain Scrapy, which starts none)
     bench/crawl_cpu_seconds  user + system CPU of the process (all threads) and of the
@@ -51,6 +53,11 @@ def _thread_cpu() -> dict[str, float]:
     return out
 
 
+def _children_cpu() -> float:
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return kids.ru_utime + kids.ru_stime
+
+
 def _cpu() -> float:
     """This process's CPU and its waited-for children's: the WARC writer process is
     waited for when the archive closes, before the stats close."""
@@ -64,7 +71,7 @@ class BenchStats(MemoryStatsCollector):
         super().__init__(crawler)
         self._path = crawler.settings.get("BENCH_STATS_FILE")
         self._t0 = 0.0
-        self._cpu0 = 0.0
+        self._cpu0 = self._reactor0 = self._children0 = 0.0
         crawler.signals.connect(self._response, signal=signals.response_received)
 
     def _response(self, response: Any, request: Any, spider: Any) -> None:
@@ -78,11 +85,15 @@ class BenchStats(MemoryStatsCollector):
     def open_spider(self, *args: Any, **kwargs: Any) -> None:
         self._t0 = time.monotonic()
         self._cpu0 = _cpu()
+        self._reactor0 = time.thread_time()  # called on the reactor thread
+        self._children0 = _children_cpu()
         super().open_spider(*args, **kwargs)
 
     def close_spider(self, *args: Any, **kwargs: Any) -> None:
         self.set_value("bench/crawl_seconds", time.monotonic() - self._t0)
         self.set_value("bench/crawl_cpu_seconds", _cpu() - self._cpu0)
+        self.set_value("bench/reactor_cpu_seconds", time.thread_time() - self._reactor0)
+        self.set_value("bench/writer_cpu_seconds", _children_cpu() - self._children0)
         for name, seconds in _thread_cpu().items():
             self.set_value(f"bench/thread_cpu/{name}", seconds)
         self.set_value("bench/crawl_maxrss_mb",

@@ -12,11 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
 from crawler.models import Base, LedgerEntry
@@ -41,10 +41,12 @@ def row_dict(row: Base) -> dict[str, Any]:
     return {col.key: _plain(getattr(row, col.key)) for col in mapper.column_attrs}
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical(row: Base) -> str:
     """Canonical JSON of a row: table name, sorted keys, no spaces, UTF-8 as is."""
-    body = {"table": row.__tablename__, "row": row_dict(row)}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode({"table": row.__tablename__, "row": row_dict(row)})
 
 
 def chain_hash(prev_hash: str, payload: str) -> str:
@@ -96,6 +98,48 @@ def append(session: Session, rows: Sequence[Base], *, action: str = "insert") ->
         )
         prev = entry_hash
     session.flush()
+    return prev
+
+
+def _holds_dates(column_type: Any) -> bool:
+    """Whether a column's values are dates or datetimes (the values `_plain` changes)."""
+    column_type = getattr(column_type, "impl_instance", column_type)  # a TypeDecorator's
+    try:
+        python_type = column_type.python_type
+    except NotImplementedError:
+        return True  # unknown: let _plain look at each value
+    return python_type is object or issubclass(python_type, dt.date)
+
+
+def append_values(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], *,
+                  action: str = "insert") -> str:
+    """`append` for rows inserted as column values (SQLAlchemy Core, no ORM object per
+    row): each dict holds every mapped column, the primary key included. The entries
+    are exactly those `append` makes for the same rows loaded as objects (see
+    tests/test_ledger.py), built with one JSON encoder and inserted in one executemany.
+    """
+    if not rows:
+        return head(session)
+    mapper = inspect(model)
+    keys = [attr.key for attr in mapper.column_attrs]
+    dates = [attr.key for attr in mapper.column_attrs if _holds_dates(attr.columns[0].type)]
+    primary = [mapper.get_property_by_column(col).key for col in mapper.primary_key]
+    table_name = model.__tablename__
+    _lock(session)
+    prev = head(session)
+    now = dt.datetime.now(dt.UTC)
+    entries = []
+    for row in rows:
+        plain = {key: row[key] for key in keys}
+        for key in dates:
+            plain[key] = _plain(plain[key])
+        payload = _CANONICAL.encode({"table": table_name, "row": plain})
+        entry_hash = chain_hash(prev, payload)
+        entries.append({"table_name": table_name, "row_id": ",".join(str(row[k]) for k in primary),
+                        "action": action, "payload": payload, "prev_hash": prev,
+                        "entry_hash": entry_hash, "recorded_at": now})
+        prev = entry_hash
+    session.execute(insert(LedgerEntry), entries)
     return prev
 
 

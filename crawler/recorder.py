@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import logging
 import os
 import subprocess
@@ -23,14 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import crawler
 from crawler import ledger
 from crawler.errors import ArchiveError
 from crawler.fetch_records import Fetch
-from crawler.models import Capture, CrawlRun, LedgerEntry, Outlet, WarcFile
+from crawler.models import Capture, CrawlRun, Outlet, WarcFile
 from crawler.warc_process import (
     FrameReader,
     WriterSetup,
@@ -46,12 +45,8 @@ from crawler.warc_write import ClosedFile
 log = logging.getLogger(__name__)
 #: the writer process's command (not `-m crawler.warc_process`: its classes must unpickle
 #: here as crawler.warc_process's, not __main__'s)
-INSERT_PIECE = 64  # the most capture rows in one INSERT statement (a power of two)
 WRITER_MAIN = "import sys; from crawler.warc_process import main; sys.exit(main())"
-#: the mapped columns of a capture row, as `ledger.canonical` serialises them
-_CAPTURE_KEYS = tuple(attr.key for attr in Capture.__mapper__.column_attrs)
 _CAPTURES = cast(Table, Capture.__table__)
-_LEDGER = cast(Table, LedgerEntry.__table__)
 
 
 @dataclass(frozen=True)
@@ -94,6 +89,7 @@ class Recorder:
         self._done = False
         self._session = sessions()
         self._redirect_ids: dict[str, int] = {}  # key of a committed redirect -> capture id
+        self._last_id = 0  # the highest capture id of this run seen so far
         self._outlets: dict[str, int] = {}
         self._files: dict[str, WarcFile] = {}
         package_root = str(Path(crawler.__file__).resolve().parents[1])
@@ -230,23 +226,23 @@ class Recorder:
         self.stats.commits += 1
 
     def _insert(self, chunk: list[Written]) -> list[dict[str, Any]]:
-        """Multi-row INSERT ... RETURNING (SQLAlchemy Core: no ORM object per capture).
+        """Insert capture rows (SQLAlchemy Core executemany: one prepared statement, no ORM
+        object per capture), then read back their ids.
 
-        Rows are matched to their ids by metadata record id (unique per capture), not by
-        the order RETURNING gives them in, which SQLite does not promise. Rows go in
-        pieces of 64, 32, 16 ... 1 rows: every distinct row count is another statement
-        that the database driver prepares and keeps (Python's sqlite3 caches 128), and
-        batches of every size from 1 to 200 kept ~70 MB of prepared statements alive
-        (the crawl's memory grew with its length); seven shapes keep well under 1 MB.
+        The ids are this run's rows above the highest id seen so far, matched by metadata
+        record id (unique per capture): only this recorder inserts this run's captures,
+        and ids only grow, in SQLite as in PostgreSQL. (A multi-row INSERT ... RETURNING
+        costs more here, and every distinct row count of it is another statement that
+        the driver prepares and keeps: sqlite3 keeps 128, which held ~70 MB.)
         """
-        stmt = insert(_CAPTURES).returning(_CAPTURES.c.id, _CAPTURES.c.metadata_record_id)
-        ids: dict[str, int] = {}
-        start = 0
-        while start < len(chunk):
-            size = min(INSERT_PIECE, 1 << ((len(chunk) - start).bit_length() - 1))
-            piece = [item.row for item in chunk[start:start + size]]
-            ids.update((rec, cid) for cid, rec in self._session.execute(stmt, piece))
-            start += size
+        if not chunk:
+            return []
+        self._session.execute(insert(_CAPTURES), [item.row for item in chunk])
+        new = self._session.execute(
+            select(_CAPTURES.c.id, _CAPTURES.c.metadata_record_id)
+            .where(_CAPTURES.c.run_id == self.run_id, _CAPTURES.c.id > self._last_id))
+        ids = {record: cid for cid, record in new}
+        self._last_id = max(ids.values(), default=self._last_id)
         for item in chunk:
             item.row["id"] = ids[item.row["metadata_record_id"]]
             if item.redirect:
@@ -256,20 +252,7 @@ class Recorder:
     def _ledger(self, rows: list[dict[str, Any]]) -> None:
         """Ledger entries of new capture rows, exactly as `ledger.append` makes them for
         loaded Capture objects (tests/test_recorder.py holds the two to each other)."""
-        ledger._lock(self._session)
-        prev = ledger.head(self._session)
-        now = dt.datetime.now(dt.UTC)
-        entries = []
-        for row in rows:
-            payload = json.dumps(
-                {"table": "captures", "row": {k: ledger._plain(row[k]) for k in _CAPTURE_KEYS}},
-                sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            entry_hash = ledger.chain_hash(prev, payload)
-            entries.append({"table_name": "captures", "row_id": str(row["id"]), "action": "insert",
-                            "payload": payload, "prev_hash": prev, "entry_hash": entry_hash,
-                            "recorded_at": now})
-            prev = entry_hash
-        self._session.execute(insert(_LEDGER), entries)
+        ledger.append_values(self._session, Capture, rows)
 
     def _file_opened(self, name: str, warcinfo_id: str, opened_at: dt.datetime) -> None:
         row = WarcFile(name=name, run_id=self.run_id, warcinfo_id=warcinfo_id,

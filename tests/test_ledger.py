@@ -80,3 +80,34 @@ def test_update_entries_supersede(session: Session) -> None:
     session.flush()
     ledger.append(session, [row], action="update")
     assert list(ledger.check_rows(session, tables=["outlets"])) == []
+
+
+def test_seeds_recorded_in_bulk_ledger_like_orm_rows(session: Session) -> None:
+    """record_seeds inserts seeds with Core and ledgers them with `append_values`: the
+    entries must be what `append` makes for the same rows loaded as objects, so the
+    chain walks and every row matches its entry."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from crawler.manifest import Seed as ManifestSeed
+    from crawler.models import LedgerEntry
+    from crawler.models import Seed as SeedRow
+    from crawler.runs import record_seeds
+
+    now = dt.datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=dt.UTC)
+    seeds = [ManifestSeed(id=f"s{i}", url=f"http://127.0.0.1/{i}", outlet="Ünïcode Outlet",
+                          copy=f"s{i}.txt", copy_sha256="ab" * 32,
+                          published="2014-07-13" if i % 2 else None) for i in range(3)]
+    record_seeds(session, seeds, now=now)
+    session.commit()
+    session.expire_all()
+    entries = {e.row_id: e for e in session.scalars(
+        select(LedgerEntry).where(LedgerEntry.table_name == "seeds"))}
+    rows = list(session.scalars(select(SeedRow)))
+    assert sorted(entries) == ["s0", "s1", "s2"] and len(rows) == 3
+    for row in rows:
+        assert entries[row.id].payload == ledger.canonical(row)
+    walk = ledger.walk_chain(session, wanted=[ledger.head(session)])
+    assert walk.issues == [] and walk.entries == 4 + 1 + 3  # outlets, the new one, seeds
+    assert list(ledger.check_rows(session)) == []
