@@ -6,13 +6,22 @@ from where and at which offset of which WARC file.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("provenance-crawler")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.1.0"
-
 SOFTWARE_NAME = "provenance-crawler"
+
+
+def __getattr__(name: str) -> str:
+    """`crawler.__version__`, read from the installed package's metadata when first
+    asked for: importlib.metadata costs ~3 MB and 50 ms in every process that imports
+    the package, the WARC writer process included, which never needs it."""
+    if name != "__version__":
+        raise AttributeError(f"module 'crawler' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version(SOFTWARE_NAME)
+    except PackageNotFoundError:  # running from a source tree that was not installed
+        found = "0.1.0"
+    globals()["__version__"] = found
+    return found
 
 from crawler import warcio_compat  # noqa: E402,F401 - br decoding for warcio readers
