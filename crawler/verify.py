@@ -4,13 +4,17 @@ For each WARC file the database knows (of one run, or all), the file is read onc
 in order (crawler.verify_scan): its SHA-256 and size are recomputed and compared
 with the database, every gzip member must be whole, and every record is parsed and
 its digests recomputed. Each record is matched with the rows that point at it by
-record id (crawler.verify_records) — so a record that moved is reported as moved,
-a record no row points to and a row whose record is missing are both reported.
-Files missing, still `.open`, or on disk without a row are reported too. Then the
-ledger (crawler.verify_ledger): chain, rows against entries, run heads, signatures,
-an expected head. Nothing the bytes can recompute is taken from the database.
-Memory stays flat in the size of the archive: one file block and one file's rows at
-a time. Reads no settings.
+record id (crawler.verify_files, crawler.verify_records) — so a record that moved is
+reported as moved, a record no row points to and a row whose record is missing are
+both reported. Files missing, still `.open`, or on disk without a row are reported
+too. Then the ledger (crawler.verify_ledger): chain, rows against entries, run
+heads, signatures, an expected head. Nothing the bytes can recompute is taken from
+the database.
+
+The files are read and checked in worker processes (crawler.verify_workers) while
+this process reads the database and walks the ledger; problems are reported in
+the same order either way. Memory stays flat in the size of the archive: one file's
+rows and a bounded number of records per worker. Reads no settings.
 """
 
 from __future__ import annotations
@@ -23,32 +27,17 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.collection import Collection
 from crawler.errors import BadInput
 from crawler.models import Capture, CrawlRun, Outlet, WarcFile
-from crawler.verify_records import Expected, compare, record_findings
-from crawler.verify_scan import FileScan, scan_file
+from crawler.verify_files import FileRow, FileTask, missing_file
+from crawler.verify_ledger import check_ledger, check_seed_copies
+from crawler.verify_records import CaptureRow, Problem, expectations
+from crawler.verify_workers import FileChecker, default_workers
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing that does not hold, with its coordinates (any may be None)."""
-
-    kind: str
-    message: str
-    file: str | None = None
-    offset: int | None = None
-    record_id: str | None = None
-    capture_id: int | None = None
-
-    def line(self) -> str:
-        def show(value: object) -> str:
-            return "-" if value is None else str(value)
-
-        return (f"{self.kind} file={show(self.file)} offset={show(self.offset)} "
-                f"record={show(self.record_id)} capture={show(self.capture_id)}: {self.message}")
+__all__ = ["Problem", "ProgressHooks", "Report", "verify_collection"]
 
 
 @dataclass
@@ -93,97 +82,73 @@ class ProgressHooks:
     advance: Callable[[int], None]
 
 
-def _expectations(session: Session, warc: WarcFile, run_uuid: str) -> dict[str, Expected]:
-    expected: dict[str, Expected] = {
-        warc.warcinfo_id: Expected("warcinfo", warc.warcinfo_id, 0, None, run_uuid=run_uuid)
-    }
-    origin = aliased(Capture)
+def _capture_rows(session: Session, warc: WarcFile) -> list[CaptureRow]:
+    """The rows of the captures that point into this file, as plain values.
+
+    A Core query on the tables (ORM attributes would send every row through the ORM's
+    loading machinery: several times slower, for values only)."""
+    captures, runs, outlets = Capture.__table__, CrawlRun.__table__, Outlet.__table__
+    origin = captures.alias("origin")
+    joined = {"run_uuid": runs.c.uuid, "outlet": outlets.c.name,
+              "redirect_from_record": origin.c.warc_record_id}
+    columns = [joined[name] if name in joined else captures.c[name]
+               for name in CaptureRow._fields]
     rows = session.execute(
-        select(Capture, CrawlRun.uuid, Outlet.name, origin.warc_record_id)
-        .join(CrawlRun, Capture.run_id == CrawlRun.id)
-        .outerjoin(Outlet, Capture.outlet_id == Outlet.id)
-        .outerjoin(origin, Capture.redirect_from_id == origin.id)
-        .where(Capture.warc_file_id == warc.id).order_by(Capture.id)
+        select(*columns)
+        .select_from(captures)
+        .join(runs, captures.c.run_id == runs.c.id)
+        .outerjoin(outlets, captures.c.outlet_id == outlets.c.id)
+        .outerjoin(origin, captures.c.redirect_from_id == origin.c.id)
+        .where(captures.c.warc_file_id == warc.id).order_by(captures.c.id)
     )
-    for cap, uuid, outlet, origin_record in rows:
-        for kind, rid, offset, length in (
-            ("response", cap.warc_record_id, cap.response_offset, cap.response_length),
-            ("request", cap.request_record_id, cap.request_offset, cap.request_length),
-            ("metadata", cap.metadata_record_id, cap.metadata_offset, cap.metadata_length),
-        ):
-            if rid:
-                expected[rid] = Expected(kind, rid, offset, length, capture=cap, run_uuid=uuid,
-                                         outlet=outlet, redirect_from_record=origin_record)
-    return expected
+    return [CaptureRow._make(row) for row in rows]
 
 
-def verify_file(session: Session, archive_dir: Path, warc: WarcFile, run_uuid: str,
-                report: Report, progress: ProgressHooks | None = None) -> None:
-    """One WARC file: bytes, members, records, and the rows that point into it."""
-    final, partial = archive_dir / warc.name, archive_dir / (warc.name + ".open")
-    expected = _expectations(session, warc, run_uuid)
-    report.captures += len({e.capture_id for e in expected.values() if e.capture_id})
-    if final.exists():
-        path = final
-    elif partial.exists():
-        path = partial
-        report.add("file-open", "the file is still .open: its run did not finish (crashed or "
-                   "still running), so no final SHA-256 was recorded", file=partial.name)
-    else:
-        report.add("file-missing", f"not in {archive_dir}", file=warc.name)
-        for gone in expected.values():
-            report.add("record-missing", f"the file is missing, so is this {gone.kind} record",
-                       file=warc.name, offset=gone.offset, record_id=gone.record_id,
-                       capture_id=gone.capture_id)
-        return
-    report.files += 1
-    first_problem = len(report.problems)
-    by_offset = {e.offset: e for e in expected.values() if e.offset is not None}
-    scan = FileScan(path)
-    for rec in scan_file(path, scan, on_bytes=progress.advance if progress else None):
-        report.records += 1
-        rid = rec.record_id
-        exp = expected.pop(rid, None) if rid else None
-        where = {"file": path.name, "offset": rec.offset, "record_id": rid,
-                 "capture_id": exp.capture_id if exp else None}
-        for kind, message in record_findings(rec):
-            report.add(kind, message, **where)
-        if exp is not None:
-            for kind, message in compare(rec, exp):
-                report.add(kind, message, **where)
-            continue
-        there = by_offset.get(rec.offset)
-        hint = (f"; the database expects {there.record_id} at this offset"
-                if there and there.record_id != rid else "")
-        report.add("record-unreferenced", f"no row points to this {rec.record_type} record "
-                   f"({rec.header('WARC-Target-URI')}){hint}", **where)
-    report.bytes += scan.size
-    for exp in expected.values():
-        report.add("record-missing", f"the row's {exp.kind} record is not in the file "
-                   f"(the row says offset {exp.offset})", file=path.name, offset=exp.offset,
-                   record_id=exp.record_id, capture_id=exp.capture_id)
-    if scan.truncated_at is not None:
-        report.add("gzip-truncated", f"the gzip member at offset {scan.truncated_at} is "
-                   f"incomplete: the file ends after {scan.size} bytes (truncated)",
-                   file=path.name, offset=scan.truncated_at)
-    for offset, error in scan.corrupt:
-        report.add("gzip-corrupt", f"the gzip member is corrupt ({error}); reading resumed at "
-                   "the next gzip header", file=path.name, offset=offset)
-    if path is final:
-        if warc.sha256 is None or warc.size is None:
-            report.add("file-unrecorded", "the file is closed but the database has no SHA-256 "
-                       "or size for it", file=path.name)
-        if warc.size is not None and warc.size != scan.size:
-            report.add("file-size", f"the file is {scan.size} bytes, the database says "
-                       f"{warc.size}", file=path.name)
-        if warc.sha256 is not None and warc.sha256 != scan.sha256:
-            report.add("file-sha256", f"the file hashes to {scan.sha256}, the database says "
-                       f"{warc.sha256}", file=path.name)
-    elif warc.sha256 is not None:
-        report.add("file-open", "the database records the file as closed (with a SHA-256) but "
-                   "only the .open file exists", file=path.name)
-    report.problems[first_problem:] = sorted(
-        report.problems[first_problem:], key=lambda p: -1 if p.offset is None else p.offset)
+def _on_disk(archive_dir: Path, name: str) -> Path | None:
+    """The file as closed, else as still being written, else None."""
+    for path in (archive_dir / name, archive_dir / (name + ".open")):
+        if path.exists():
+            return path
+    return None
+
+
+class _FileProblems:
+    """Problems per file in file order: found here first, then the worker's outcome."""
+
+    def __init__(self, checker: FileChecker) -> None:
+        self.checker = checker
+        self.files: list[tuple[list[Problem], bool]] = []
+
+    def add(self, session: Session, archive_dir: Path, warc: WarcFile, run_uuid: str,
+            report: Report) -> None:
+        row = FileRow(warc.name, warc.sha256, warc.size, warc.warcinfo_id, run_uuid)
+        captures = _capture_rows(session, warc)
+        path = _on_disk(archive_dir, warc.name)
+        if path is None:
+            expected = expectations(row.warcinfo_id, run_uuid, captures)
+            report.captures += len({e.capture_id for e in expected.values() if e.capture_id})
+            self.files.append(([Problem("file-missing", f"not in {archive_dir}", file=warc.name),
+                                *missing_file(warc.name, expected)], False))
+            return
+        found = []
+        if path.name != warc.name:
+            found.append(Problem("file-open", "the file is still .open: its run did not finish "
+                                 "(crashed or still running), so no final SHA-256 was recorded",
+                                 file=path.name))
+        report.files += 1
+        self.checker.submit(FileTask(path, row, captures))
+        self.files.append((found, True))
+
+    def collect(self, report: Report) -> None:
+        for found, checked in self.files:
+            report.problems += found
+            if checked:
+                outcome = self.checker.outcome()
+                report.problems += outcome.problems
+                report.records += outcome.records
+                report.captures += outcome.captures
+                report.bytes += outcome.bytes
+        self.files = []
 
 
 def verify_collection(
@@ -194,12 +159,20 @@ def verify_collection(
     expect_head: str | None = None,
     public_key: Ed25519PublicKey | None = None,
     progress: ProgressHooks | None = None,
+    checker: FileChecker | None = None,
 ) -> Report:
-    """Verify one run (`run_id`) or the whole collection; never changes anything."""
-    from crawler.verify_ledger import check_ledger, check_seed_copies
+    """Verify one run (`run_id`) or the whole collection; never changes anything.
 
+    `checker` reads and checks the files (its workers may already be reading some,
+    crawler.verify_workers.files_on_disk); without one, workers are started here.
+    """
+    if checker is None:
+        with FileChecker(default_workers()) as own:
+            return verify_collection(sessions, collection, run_id=run_id,
+                                     expect_head=expect_head, public_key=public_key,
+                                     progress=progress, checker=own)
     began = time.monotonic()
-    report = Report()
+    report, ledger_part = Report(), Report()
     archive = collection.archive_dir
     with sessions() as session:
         runs_query = select(CrawlRun).order_by(CrawlRun.id)
@@ -212,11 +185,20 @@ def verify_collection(
         uuids = {run.id: run.uuid for run in runs}
         files = list(session.scalars(
             select(WarcFile).where(WarcFile.run_id.in_(uuids)).order_by(WarcFile.id)))
+        paths = [_on_disk(archive, f.name) for f in files]
+        checker.scan(path for path in paths if path is not None)
         if progress:
-            progress.start(sum(_size(archive, f.name) for f in files))
-        for warc in files:
-            verify_file(session, archive, warc, uuids[warc.run_id], report, progress)
-            session.expunge_all()
+            progress.start(sum(path.stat().st_size for path in paths if path is not None))
+            checker.on_bytes = progress.advance
+        per_file = _FileProblems(checker)
+        first, rest = files[:checker.workers], files[checker.workers:]
+        for warc in first:
+            per_file.add(session, archive, warc, uuids[warc.run_id], report)
+        # every worker has a file to check: walk the ledger meanwhile (reported last)
+        check_ledger(session, runs, ledger_part, expect_head=expect_head, public_key=public_key)
+        for warc in rest:
+            per_file.add(session, archive, warc, uuids[warc.run_id], report)
+        per_file.collect(report)
         known = {f.id for f in files}
         for cap in session.scalars(select(Capture).where(
                 Capture.run_id.in_(uuids),
@@ -231,13 +213,16 @@ def verify_collection(
                     report.add("file-unrecorded", "a WARC file on disk that no warc_files row "
                                "describes", file=path.name)
             check_seed_copies(session, collection, report)
-        check_ledger(session, runs, report, expect_head=expect_head, public_key=public_key)
+    _merge_ledger(report, ledger_part)
     report.seconds = time.monotonic() - began
     return report
 
 
-def _size(archive: Path, name: str) -> int:
-    for path in (archive / name, archive / (name + ".open")):
-        if path.exists():
-            return path.stat().st_size
-    return 0
+def _merge_ledger(report: Report, part: Report) -> None:
+    """The ledger's findings after the files', as they were reported when checked last."""
+    report.problems += part.problems
+    report.notes += part.notes
+    report.ledger_entries, report.ledger_head = part.ledger_entries, part.ledger_head
+    report.expected_head_seq = part.expected_head_seq
+    report.signatures_checked = part.signatures_checked
+    report.signatures_unchecked = part.signatures_unchecked

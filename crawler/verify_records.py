@@ -6,20 +6,81 @@ expected)` checks it against the database row that points at it: record type,
 offset and length of its gzip member, target URI, WARC-Date against `fetched_at`,
 digests, payload SHA-256 and length, HTTP status, protocol and headers, and the
 provenance fields of the metadata record (crawl run, seed, outlet, role, hops, via,
-redirect origin, fetch error). Both return `(kind, message)` pairs; crawler.verify
-adds the coordinates. Pure functions: no I/O, no database.
+redirect origin, fetch error). Both return `(kind, message)` pairs;
+crawler.verify_files adds the coordinates. The rows come as plain values
+(`CaptureRow`; `expectations` turns one file's rows into the records they point at).
+Pure functions: no I/O, no database, nothing that needs SQLAlchemy.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from crawler.models import Capture
 from crawler.verify_scan import ScannedRecord
 from crawler.warc_read import parse_warc_date, parse_warc_fields
 
 Finding = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing that does not hold, with its coordinates (any may be None)."""
+
+    kind: str
+    message: str
+    file: str | None = None
+    offset: int | None = None
+    record_id: str | None = None
+    capture_id: int | None = None
+
+    def line(self) -> str:
+        def show(value: object) -> str:
+            return "-" if value is None else str(value)
+
+        return (f"{self.kind} file={show(self.file)} offset={show(self.offset)} "
+                f"record={show(self.record_id)} capture={show(self.capture_id)}: {self.message}")
+
+
+class CaptureRow(NamedTuple):
+    """What a `captures` row (with its run's uuid, its outlet's name and the record id
+    of the capture it was redirected from) says: plain values, so that a worker
+    process can check records against it without the database stack. A NamedTuple:
+    thousands are made per file and sent to a worker, and a tuple is the cheapest."""
+
+    id: int
+    url: str
+    requested_url: str
+    fetched_at: dt.datetime | None
+    role: str
+    hops: int
+    seed_id: str | None
+    via_url: str | None
+    redirect_location: str | None
+    status: int | None
+    protocol: str | None
+    content_type: str | None
+    content_encoding: str | None
+    payload_length: int | None
+    payload_sha256: str | None
+    warc_payload_digest: str | None
+    warc_block_digest: str | None
+    warc_record_id: str | None
+    response_offset: int | None
+    response_length: int | None
+    request_record_id: str | None
+    request_offset: int | None
+    request_length: int | None
+    metadata_record_id: str | None
+    metadata_offset: int | None
+    metadata_length: int | None
+    ip_address: str | None
+    error: str | None
+    run_uuid: str | None = None
+    outlet: str | None = None
+    redirect_from_record: str | None = None
 
 
 @dataclass(frozen=True)
@@ -30,7 +91,7 @@ class Expected:
     record_id: str
     offset: int | None
     length: int | None
-    capture: Capture | None = None
+    capture: CaptureRow | None = None
     run_uuid: str | None = None
     outlet: str | None = None
     redirect_from_record: str | None = None
@@ -38,6 +99,23 @@ class Expected:
     @property
     def capture_id(self) -> int | None:
         return self.capture.id if self.capture is not None else None
+
+
+def expectations(warcinfo_id: str, run_uuid: str,
+                 captures: Iterable[CaptureRow]) -> dict[str, Expected]:
+    """Every record of one WARC file that a row points at, by record id."""
+    expected = {warcinfo_id: Expected("warcinfo", warcinfo_id, 0, None, run_uuid=run_uuid)}
+    for cap in captures:
+        for kind, rid, offset, length in (
+            ("response", cap.warc_record_id, cap.response_offset, cap.response_length),
+            ("request", cap.request_record_id, cap.request_offset, cap.request_length),
+            ("metadata", cap.metadata_record_id, cap.metadata_offset, cap.metadata_length),
+        ):
+            if rid:
+                expected[rid] = Expected(kind, rid, offset, length, capture=cap,
+                                         run_uuid=cap.run_uuid, outlet=cap.outlet,
+                                         redirect_from_record=cap.redirect_from_record)
+    return expected
 
 
 def record_findings(record: ScannedRecord) -> list[Finding]:
@@ -104,7 +182,7 @@ def compare(record: ScannedRecord, expected: Expected) -> list[Finding]:
     return found
 
 
-def _response(record: ScannedRecord, cap: Capture) -> list[Finding]:
+def _response(record: ScannedRecord, cap: CaptureRow) -> list[Finding]:
     found: list[Finding] = []
     _same(found, "block-digest", "WARC-Block-Digest", record.header("WARC-Block-Digest"),
           cap.warc_block_digest)

@@ -1,8 +1,10 @@
 """Verify a collection: every provenance row against the archived bytes, and the ledger.
 
-Reads each WARC file once, in order; recomputes file SHA-256 and size, every
-record's block and payload digests, and compares them with the WARC headers and the
-database; recomputes the ledger chain and every row against its newest entry.
+Reads each WARC file once, in order (in worker processes, one per CPU, that start
+reading while the database is still being opened); recomputes file SHA-256 and
+size, every record's block and payload digests, and compares them with the WARC
+headers and the database; recomputes the ledger chain and every row against its
+newest entry.
 Prints one line per problem (kind, file, offset, record id, capture id, what differs)
 and a summary with throughput. Exit 0: all holds; 1: problems found; 2: bad input.
 """
@@ -13,15 +15,16 @@ import argparse
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from crawler.db import open_database
 from crawler.errors import BadInput
-from crawler.signing import load_public_key
-from crawler.verify import ProgressHooks, Report, verify_collection
+from crawler.verify_workers import FileChecker, default_workers, files_on_disk
+
+if TYPE_CHECKING:
+    from crawler.verify import Report
 
 HELP = "check every capture, WARC file and ledger entry against the archived bytes"
 
@@ -33,6 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a ledger head published earlier: it must still be in the chain")
     parser.add_argument("--public-key", type=Path, metavar="FILE",
                         help="Ed25519 public key (PEM): check every run's signed head")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="processes that read and check the WARC files while the "
+                             "database is read (default: one per CPU, at most one per "
+                             "file; 0: everything in this process)")
 
 
 def _print(ctx: Any, report: Report) -> None:
@@ -55,8 +62,27 @@ def _print(ctx: Any, report: Report) -> None:
 def run(ctx: Any, args: argparse.Namespace) -> int:
     if args.expect_head and not re.fullmatch(r"[0-9a-f]{64}", args.expect_head):
         raise BadInput(f"--expect-head {args.expect_head!r}: not a 64-digit hex SHA-256")
-    public_key = load_public_key(args.public_key) if args.public_key else None
+    if args.workers is not None and args.workers < 0:
+        raise BadInput(f"--workers {args.workers}: give 0 or more")
     collection = ctx.collection
+    # Start reading the WARC files before the database stack is imported (it takes a
+    # second): workers fork now, small, and the imports below overlap their reading.
+    # One run's files are known only from the database; the whole collection's are on disk.
+    on_disk = [] if args.run is not None else files_on_disk(collection.archive_dir)
+    workers = args.workers
+    if workers is None:
+        workers = default_workers(None if args.run is not None else len(on_disk))
+    with FileChecker(workers) as checker:
+        checker.scan(on_disk)
+        return _verify(ctx, args, collection, checker)
+
+
+def _verify(ctx: Any, args: argparse.Namespace, collection: Any, checker: FileChecker) -> int:
+    from crawler.db import open_database
+    from crawler.signing import load_public_key
+    from crawler.verify import ProgressHooks, verify_collection
+
+    public_key = load_public_key(args.public_key) if args.public_key else None
     sessions = open_database(ctx.db_url, upgrade_schema=False)
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
                   TransferSpeedColumn(), console=ctx.err, transient=True) as bar:
@@ -65,7 +91,7 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
                               advance=lambda n: bar.advance(task, n))
         report = verify_collection(sessions, collection, run_id=args.run,
                                    expect_head=args.expect_head, public_key=public_key,
-                                   progress=hooks)
+                                   progress=hooks, checker=checker)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     else:

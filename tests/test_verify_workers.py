@@ -1,0 +1,176 @@
+"""`crawler verify` with worker processes: several WARC files, the same report either way.
+
+The files are read and checked in worker processes (crawler.verify_workers) that
+start before the database is opened; with `--workers 0` everything happens in the
+one process. Both must find exactly the same problems, in the same order. A crawl
+with a tiny ARCHIVE_MAX_FILE_SIZE gives a collection of several files.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CrawledCollection, crawl_collection, make_collection, run_cli
+from test_warc_read import write_warc
+
+from crawler import verify_workers
+from crawler.verify_files import FileRow, FileTask
+from crawler.verify_workers import FileChecker
+
+
+@pytest.fixture(scope="module")
+def rotated(site_server: str, tmp_path_factory: pytest.TempPathFactory) -> CrawledCollection:
+    """The five seeds crawled into several small WARC files. Read-only."""
+    from crawler.fixture_site import demo_manifest_toml
+
+    root = make_collection(tmp_path_factory.mktemp("rotated"), demo_manifest_toml(site_server))
+    result = crawl_collection(root, "-s", "ARCHIVE_MAX_FILE_SIZE=25000")
+    assert result.returncode == 0, f"crawl failed:\n{result.stdout}\n{result.stderr}"
+    return CrawledCollection(root, result.db_url, site_server, result.stdout, result.stderr, 0)
+
+
+def files_of(root: Path) -> list[Path]:
+    return sorted((root / "archive").glob("*.warc.gz"))
+
+
+def report(root: Path, db_url: str, *args: str) -> tuple[int, dict[str, Any]]:
+    proc = run_cli("verify", "--collection", str(root), "--json", *args, db_url=db_url)
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    body = json.loads(proc.stdout)
+    body.pop("seconds"), body.pop("mb_per_s")
+    return proc.returncode, body
+
+
+def flip_payload_byte(path: Path) -> int:
+    """Change the last payload byte of the file's first response record (re-gzipped,
+    so the gzip member stays valid and only the digests can tell); returns its offset."""
+    data = path.read_bytes()
+    offset = 0
+    while offset < len(data):
+        inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        record = bytearray(inflater.decompress(data[offset:]))
+        end = len(data) - len(inflater.unused_data)
+        if b"WARC-Type: response" in record[:2000]:
+            record[-5] ^= 0x01
+            member = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+            path.write_bytes(data[:offset] + member.compress(bytes(record)) + member.flush()
+                             + data[end:])
+            return offset
+        offset = end
+    raise AssertionError(f"no response record in {path}")
+
+
+def test_several_files_verify_clean(rotated: CrawledCollection) -> None:
+    assert len(files_of(rotated.root)) >= 4
+    code, body = report(rotated.root, rotated.db_url)
+    assert code == 0 and body["ok"], body["problems"]
+    assert body["files"] == len(files_of(rotated.root)) and body["records"] > body["files"]
+
+
+def test_workers_or_not_the_same_problems_in_the_same_order(rotated: CrawledCollection,
+                                                            tmp_path: Path) -> None:
+    root = tmp_path / "copy"  # the files are tampered with; the database is only read
+    shutil.copytree(rotated.root, root)
+    files = files_of(root)
+    changed = flip_payload_byte(files[1])
+    files[2].unlink()
+    files[-1].rename(files[-1].with_name(files[-1].name + ".open"))
+    forged = root / "archive" / "CRAWL-20000101000000000-00000-forged.warc.gz"
+    shutil.copy2(files[0], forged)
+    reports = {n: report(root, rotated.db_url, "--workers", n) for n in ("0", "1", "3")}
+    reports["default"] = report(root, rotated.db_url)
+    code, body = reports["0"]
+    assert code == 1
+    for other in reports.values():
+        assert other == (code, body)
+    kinds = {(p["kind"], p["file"]) for p in body["problems"]}
+    assert ("payload-sha256", files[1].name) in kinds
+    assert ("block-digest", files[1].name) in kinds
+    assert ("file-sha256", files[1].name) in kinds
+    assert ("file-missing", files[2].name) in kinds and ("record-missing", files[2].name) in kinds
+    assert ("file-open", files[-1].name + ".open") in kinds
+    assert ("file-unrecorded", forged.name) in kinds
+    assert any(p["offset"] == changed for p in body["problems"] if p["file"] == files[1].name)
+
+
+def test_one_run_with_workers(rotated: CrawledCollection) -> None:
+    code, body = report(rotated.root, rotated.db_url, "--run", "1", "--workers", "2")
+    assert code == 0 and body["scope"] == "run 1" and body["files"] >= 3
+
+
+def test_negative_workers_is_bad_input(rotated: CrawledCollection) -> None:
+    proc = run_cli("verify", "--collection", str(rotated.root), "--workers", "-1",
+                   db_url=rotated.db_url)
+    assert proc.returncode == 2 and "--workers -1" in proc.stderr
+
+
+# -- FileChecker on its own -----------------------------------------------------------------
+
+
+def task(path: Path) -> FileTask:
+    """A file with no rows: every record is reported unreferenced (enough to compare)."""
+    return FileTask(path, FileRow(path.name, None, None, "<urn:uuid:none>", "run"), [])
+
+
+def outcomes(workers: int, paths: list[Path], submit: list[Path]) -> list[Any]:
+    with FileChecker(workers) as checker:
+        checker.scan(paths)
+        for path in submit:
+            checker.submit(task(path))
+        return [checker.outcome() for _ in submit]
+
+
+def test_outcomes_follow_submission_not_reading_order(tmp_path: Path) -> None:
+    paths = []
+    for i in range(4):
+        paths.append(tmp_path / f"{i}.warc.gz")
+        write_warc(paths[-1], [b"x" * i] * (i + 1))
+    order = [paths[2], paths[0], paths[3], paths[1]]
+    expected = outcomes(0, paths, order)
+    assert [o.records for o in expected] == [3, 1, 4, 2]
+    for workers in (1, 2, 3):
+        assert outcomes(workers, paths, order) == expected
+        assert outcomes(workers, paths[:1], order) == expected  # most not read ahead
+        assert outcomes(workers, paths[::-1], order) == expected
+
+
+def test_a_file_read_ahead_then_dropped(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.warc.gz", tmp_path / "b.warc.gz"
+    write_warc(a, [b"a"] * 3)
+    write_warc(b, [b"b"] * 2)
+    with FileChecker(1) as checker:
+        checker.scan([a, b])
+        checker.scan([b])  # a is not wanted after all
+        checker.submit(task(b))
+        assert checker.outcome().records == 2
+
+
+def test_records_beyond_the_read_ahead_buffer(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(verify_workers, "BUFFER_RECORDS", 3)  # the fork inherits it
+    path = tmp_path / "a.warc.gz"
+    write_warc(path, [b"%d" % i for i in range(50)])
+    seen: list[int] = []
+    with FileChecker(1) as checker:
+        checker.on_bytes = seen.append
+        checker.scan([path])
+        time.sleep(0.3)  # let the worker fill its buffer and wait
+        checker.submit(task(path))
+        outcome = checker.outcome()
+    assert outcome.records == 50 and outcome.bytes == path.stat().st_size
+    assert sum(seen) == path.stat().st_size
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_an_unreadable_file_raises_in_the_caller(tmp_path: Path, workers: int) -> None:
+    gone = tmp_path / "gone.warc.gz"
+    with pytest.raises(FileNotFoundError), FileChecker(workers) as checker:
+        checker.scan([gone])
+        checker.submit(task(gone))
+        checker.outcome()
