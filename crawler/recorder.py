@@ -92,12 +92,13 @@ class Recorder:
         self._last_id = 0  # the highest capture id of this run seen so far
         self._outlets: dict[str, int] = {}
         self._files: dict[str, WarcFile] = {}
+        # the writer imports from exactly where this process does; -S skips the site
+        # module and its .pth files (~1.5 MB of the writer's memory)
         package_root = str(Path(crawler.__file__).resolve().parents[1])
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root,
-                                                          env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([package_root, *filter(None, sys.path)]))
         self._process = subprocess.Popen(
-            [sys.executable, "-c", WRITER_MAIN],
+            [sys.executable, "-S", "-c", WRITER_MAIN],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0,
         )
         assert self._process.stdin is not None and self._process.stdout is not None
