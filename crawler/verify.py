@@ -23,9 +23,8 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,6 +35,9 @@ from crawler.verify_files import FileRow, FileTask, missing_file
 from crawler.verify_ledger import check_ledger, check_seed_copies
 from crawler.verify_records import CaptureRow, Problem, expectations
 from crawler.verify_workers import FileChecker, default_workers
+
+if TYPE_CHECKING:  # cryptography is imported only when a public key is given
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 __all__ = ["Problem", "ProgressHooks", "Report", "verify_collection"]
 

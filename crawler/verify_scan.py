@@ -144,9 +144,18 @@ def parse_head(head: bytes) -> Headers:
     parser, which dominated the time per record.
     """
     try:
-        lines = head.decode("utf-8").split("\r\n")
+        text = head.decode("utf-8")
     except UnicodeDecodeError:  # decode line by line: only the odd line is Latin-1
-        lines = [_text(raw) for raw in head.split(b"\r\n")]
+        return _parse_lines([_text(raw) for raw in head.split(b"\r\n")])
+    lines = text.split("\r\n")
+    if "\r\n " in text or "\r\n\t" in text:
+        return _parse_lines(lines)
+    protocol, _, status = lines[0].strip().partition(" ")  # no folded lines: one pass
+    return Headers(status, [(name.strip(), value.strip()) for name, sep, value in
+                            (line.partition(":") for line in lines[1:]) if sep], protocol)
+
+
+def _parse_lines(lines: list[str]) -> Headers:
     protocol, _, status = lines[0].strip().partition(" ")
     headers: list[tuple[str, str]] = []
     for line in lines[1:]:

@@ -79,10 +79,13 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
 
 def _verify(ctx: Any, args: argparse.Namespace, collection: Any, checker: FileChecker) -> int:
     from crawler.db import open_database
-    from crawler.signing import load_public_key
     from crawler.verify import ProgressHooks, verify_collection
 
-    public_key = load_public_key(args.public_key) if args.public_key else None
+    public_key = None
+    if args.public_key:
+        from crawler.signing import load_public_key  # cryptography: only with a key
+
+        public_key = load_public_key(args.public_key)
     sessions = open_database(ctx.db_url, upgrade_schema=False)
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
                   TransferSpeedColumn(), console=ctx.err, transient=True) as bar:
