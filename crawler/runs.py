@@ -7,8 +7,9 @@ import json
 import socket
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from typing import cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler import SOFTWARE_NAME, __version__, ledger
@@ -48,7 +49,7 @@ def record_seeds(session: Session, seeds: Iterable[Seed], *, now: dt.datetime) -
             for seed in new_seeds
         ]
         # Core, not ORM objects: 20,000 new seeds in one executemany and one ledger append
-        session.execute(insert(SeedRow), new_rows)
+        session.execute(insert(cast(Table, SeedRow.__table__)), new_rows)
         ledger.append_values(session, SeedRow, new_rows)
     for seed in seeds:
         row = known.get(seed.id)
