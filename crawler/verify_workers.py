@@ -26,6 +26,7 @@ import itertools
 import multiprocessing
 import os
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -39,16 +40,19 @@ from crawler.verify_scan import FileScan, ScannedRecord, scan_file
 
 BUFFER_RECORDS = 20_000  # records kept per worker before its file's rows arrive (~100 MB)
 READ_AHEAD = 1  # files given to a worker beyond the one it is checking
+MAX_WORKERS = 8  # by default: more would wait on the disk, and their buffers add up
 
 
 def default_workers(files: int | None = None) -> int:
-    """One worker per CPU (no more than there are files); none on one CPU or without fork."""
-    if "fork" not in multiprocessing.get_all_start_methods():
+    """One worker per CPU, at most MAX_WORKERS and one per file. None on one CPU, nor
+    where processes cannot be forked (forking is what lets them start before the
+    imports; macOS can fork but its system libraries do not support it)."""
+    if "fork" not in multiprocessing.get_all_start_methods() or sys.platform == "darwin":
         return 0
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if not cpus or cpus < 2:
         return 0
-    return cpus if files is None else min(cpus, files)
+    return min(cpus, MAX_WORKERS, files if files is not None else cpus)
 
 
 def files_on_disk(archive_dir: Path) -> list[Path]:
@@ -103,7 +107,10 @@ def _serve(conn: Connection, progress: Any) -> None:
         if reading is not None and not reading.done and not conn.poll():
             reading.read_some()
             continue
-        message = conn.recv()
+        try:
+            message = conn.recv()
+        except EOFError:  # the main process is gone
+            return
         if message[0] == "stop":
             return
         if message[0] == "scan":

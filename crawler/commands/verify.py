@@ -12,6 +12,7 @@ and a summary with throughput. Exit 0: all holds; 1: problems found; 2: bad inpu
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import re
 from pathlib import Path
@@ -87,16 +88,24 @@ def _verify(ctx: Any, args: argparse.Namespace, collection: Any, checker: FileCh
 
         public_key = load_public_key(args.public_key)
     sessions = open_database(ctx.db_url, upgrade_schema=False)
-    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                  TransferSpeedColumn(), console=ctx.err, transient=True) as bar:
-        task = bar.add_task("verifying", total=None)
-        hooks = ProgressHooks(start=lambda total: bar.update(task, total=total),
-                              advance=lambda n: bar.advance(task, n))
-        report = verify_collection(sessions, collection, run_id=args.run,
-                                   expect_head=args.expect_head, public_key=public_key,
-                                   progress=hooks, checker=checker)
+    try:
+        with Progress("[progress.description]{task.description}", BarColumn(),
+                      DownloadColumn(), TransferSpeedColumn(), console=ctx.err,
+                      transient=True) as bar:
+            task = bar.add_task("verifying", total=None)
+            hooks = ProgressHooks(start=lambda total: bar.update(task, total=total),
+                                  advance=lambda n: bar.advance(task, n))
+            report = verify_collection(sessions, collection, run_id=args.run,
+                                       expect_head=args.expect_head, public_key=public_key,
+                                       progress=hooks, checker=checker)
+    finally:
+        sessions.kw["bind"].dispose()  # close the connection now, not when the process ends
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
         _print(ctx, report)
+    # All that is left is exiting: spare the interpreter's last garbage collections a
+    # walk over the million objects the imports made (0.3-0.5 s after SQLAlchemy). The
+    # connection is closed above; nothing else here needs collecting to be released.
+    gc.freeze()
     return 0 if report.ok else 1
