@@ -16,9 +16,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, inspect, select, text
+from sqlalchemy import Table, func, inspect, select, text
 from sqlalchemy.orm import Session
 
+from crawler.db import BulkInsert
 from crawler.models import Base, LedgerEntry
 
 GENESIS = "0" * 64
@@ -101,6 +102,10 @@ def append(session: Session, rows: Sequence[Base], *, action: str = "insert") ->
     return prev
 
 
+_LEDGER_INSERT = BulkInsert(cast(Table, LedgerEntry.__table__), (
+    "table_name", "row_id", "action", "payload", "prev_hash", "entry_hash", "recorded_at"))
+
+
 def _holds_dates(column_type: Any) -> bool:
     """Whether a column's values are dates or datetimes (the values `_plain` changes)."""
     column_type = getattr(column_type, "impl_instance", column_type)  # a TypeDecorator's
@@ -139,7 +144,7 @@ def append_values(session: Session, model: type[Base], rows: Sequence[Mapping[st
                         "action": action, "payload": payload, "prev_hash": prev,
                         "entry_hash": entry_hash, "recorded_at": now})
         prev = entry_hash
-    session.execute(insert(cast(Table, LedgerEntry.__table__)), entries)  # Core: no ORM bulk path
+    _LEDGER_INSERT.execute(session, entries)
     return prev
 
 

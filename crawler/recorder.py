@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import crawler
 from crawler import ledger
+from crawler.db import BulkInsert
 from crawler.errors import ArchiveError
 from crawler.fetch_records import Fetch
 from crawler.models import Capture, CrawlRun, Outlet, WarcFile
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 #: here as crawler.warc_process's, not __main__'s)
 WRITER_MAIN = "import sys; from crawler.warc_process import main; sys.exit(main())"
 _CAPTURES = cast(Table, Capture.__table__)
+_CAPTURE_INSERT = BulkInsert(_CAPTURES, [c.key for c in _CAPTURES.c if c.key != "id"])
 
 
 @dataclass(frozen=True)
@@ -227,8 +229,8 @@ class Recorder:
         self.stats.commits += 1
 
     def _insert(self, chunk: list[Written]) -> list[dict[str, Any]]:
-        """Insert capture rows (SQLAlchemy Core executemany: one prepared statement, no ORM
-        object per capture), then read back their ids.
+        """Insert capture rows (one DB-API executemany: one prepared statement, no ORM
+        object per capture, `crawler.db.BulkInsert`), then read back their ids.
 
         The ids are this run's rows above the highest id seen so far, matched by metadata
         record id (unique per capture): only this recorder inserts this run's captures,
@@ -238,7 +240,7 @@ class Recorder:
         """
         if not chunk:
             return []
-        self._session.execute(insert(_CAPTURES), [item.row for item in chunk])
+        _CAPTURE_INSERT.execute(self._session, [item.row for item in chunk])
         new = self._session.execute(
             select(_CAPTURES.c.id, _CAPTURES.c.metadata_record_id)
             .where(_CAPTURES.c.run_id == self.run_id, _CAPTURES.c.id > self._last_id))

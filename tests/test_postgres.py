@@ -89,3 +89,12 @@ def test_unreachable_database_is_bad_input(tmp_path: Path) -> None:
     assert "postgresql://nobody@127.0.0.1:1/none" in proc.stderr
     proc = run_cli("crawl", "--collection", str(root), "--db", "nosuchdb://x")
     assert proc.returncode == 2 and "nosuchdb" in proc.stderr
+
+
+def test_verify_passes_on_postgres(pg_crawl) -> None:
+    """Capture rows, seeds and their ledger entries are written from column values
+    (crawler.db.BulkInsert, ledger.append_values): what PostgreSQL hands back must match
+    the ledger byte for byte, and every offset the bytes."""
+    root, db_url = pg_crawl
+    check = run_cli("verify", "--collection", str(root), db_url=db_url)
+    assert check.returncode == 0, check.stdout + check.stderr
