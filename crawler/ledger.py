@@ -10,6 +10,7 @@ newest entry's hash) is what an archivist publishes; `crawler verify` recomputes
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -224,16 +225,21 @@ def _payload_problem(table: str, row_id: str, action: str, payload: str) -> str 
         return "payload is not the canonical JSON of a row"
     if named != table:
         return f"payload is a {named} row but the entry says {table}"
-    model = _models().get(table)
-    if model is not None:
-        keys = [col.key for col in inspect(model).primary_key]
-        if ",".join(str(row.get(k)) for k in keys) != row_id:
-            return f"payload is row {row.get(keys[0])!r} but the entry says row {row_id}"
+    keys = _primary_keys(table)
+    if keys is not None and ",".join(str(row.get(k)) for k in keys) != row_id:
+        return f"payload is row {row.get(keys[0])!r} but the entry says row {row_id}"
     return None
 
 
 def _models() -> dict[str, type[Base]]:
     return {m.class_.__tablename__: m.class_ for m in Base.registry.mappers}
+
+
+@functools.cache
+def _primary_keys(table: str) -> list[str] | None:
+    """Primary key attribute names of a ledgered table (None: not a table we map)."""
+    model = _models().get(table)
+    return None if model is None else [str(col.key) for col in inspect(model).primary_key]
 
 
 def _fingerprint(payload: str) -> bytes:
