@@ -16,7 +16,7 @@ from crawler.db import (
 def test_schema_head_is_alembics_head() -> None:
     """SCHEMA_HEAD spares read-only commands an Alembic import: a new migration must
     move it too, or every command would call the upgraded schema out of date."""
-    assert SCHEMA_HEAD == alembic_head_revision()
+    assert alembic_head_revision() == SCHEMA_HEAD
 
 
 def test_current_revision_of_new_and_upgraded_database(tmp_path: Path) -> None:
