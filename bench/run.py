@@ -71,6 +71,7 @@ class CrawlRun:
     warcs: list[Path] = field(default_factory=list)
     collection: Path | None = None
     warc_mb: float = 0.0
+    pss_mb: float = 0.0  # peak of the summed PSS of the process tree
 
     @property
     def pps(self) -> float:
@@ -185,12 +186,14 @@ class TreeMemory(threading.Thread):
 
 
 def timed_child(cmd: list[str], *, log: Path, stdout: Path | None = None,
-                cwd: Path = REPO) -> tuple[float, float, float, int]:
-    """Run cmd; returns (wall seconds, cpu seconds, peak RSS MB, exit code).
+                cwd: Path = REPO) -> tuple[float, float, float, float, int]:
+    """Run cmd; returns (wall seconds, cpu seconds, peak RSS MB, peak PSS MB, exit code).
 
     Peak RSS is the largest sum of the RSS of the process and its descendants seen by
-    sampling every 0.1 s (at least the child's own ru_maxrss); the CPU includes the
-    descendants it waited for."""
+    sampling every 0.1 s (at least the child's own ru_maxrss): pages the crawl and its
+    writer process share (the interpreter, libraries) count twice. Peak PSS counts
+    them once (each process is charged its share). The CPU includes the descendants
+    it waited for."""
     with log.open("wb") as err, (stdout or log).open("ab") as out:
         t0 = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdout=out,
@@ -208,7 +211,8 @@ def timed_child(cmd: list[str], *, log: Path, stdout: Path | None = None,
         wall = time.monotonic() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
     rss_kb = max(sampler.peak_rss_kb, usage.ru_maxrss)
-    return wall, usage.ru_utime + usage.ru_stime, rss_kb / 1024, proc.returncode
+    return (wall, usage.ru_utime + usage.ru_stime, rss_kb / 1024, sampler.peak_pss_kb / 1024,
+            proc.returncode)
 
 
 def new_collection(work: Path, name: str, base_url: str, pages: int) -> Path:
@@ -225,13 +229,14 @@ def crawl(arm: str, *, work: Path, name: str, base_url: str, pages: int,
           extra: dict[str, str], via: str) -> CrawlRun:
     root = new_collection(work, name, base_url, pages)
     cmd = command(arm, root, extra, via=via)
-    wall, cpu, rss, code = timed_child(cmd, log=root / "output.log")
+    wall, cpu, rss, pss, code = timed_child(cmd, log=root / "output.log")
     stats_file = root / "stats.json"
     stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
     run = CrawlRun(arm, int(stats.get("bench/pages", 0)),
                    float(stats.get("bench/crawl_seconds", 0)), wall, cpu, rss, code, stats,
                    sorted((root / "archive").glob("*.warc.gz")), root)
     run.warc_mb = sum(p.stat().st_size for p in run.warcs) / 1e6
+    run.pss_mb = pss
     if run.pages != pages or code not in (0,):
         tail = (root / "output.log").read_text(errors="replace")[-2000:]
         print(f"  !! {arm} {name}: {run.pages}/{pages} pages, exit {code}\n{tail}", flush=True)
@@ -263,7 +268,7 @@ def verify_runs(run: CrawlRun, *, first: str) -> list[VerifyRun]:
             cmd = ["bash", "-c", 'for f in "$@"; do zcat "$f" | sha256sum; done', "zcat",
                    *map(str, run.warcs)]
         report = run.collection / f"{tool}.out"
-        wall, _, _, code = timed_child(cmd, log=run.collection / f"{tool}.log", stdout=report)
+        wall, _, _, _, code = timed_child(cmd, log=run.collection / f"{tool}.log", stdout=report)
         inner = None
         if tool == "verify":
             try:
@@ -379,22 +384,30 @@ def report(*, args: argparse.Namespace, server: Server, extra: dict[str, str],
     add(f"| pages/s from the first response on (median) | {ps:.1f} | {as_:.1f} "
         f"| {as_ / ps:.3f}x |")
     p_rss, a_rss = med([r.rss_mb for r in plain]), med([r.rss_mb for r in arch])
-    add(f"| peak RSS MB, N={n} (median) | {p_rss:.1f} | {a_rss:.1f} | {a_rss - p_rss:+.1f} MB |")
+    add(f"| peak RSS MB, N={n} (median; crawl + writer process summed) | {p_rss:.1f} "
+        f"| {a_rss:.1f} | {a_rss - p_rss:+.1f} MB |")
+    p_pss, a_pss = med([r.pss_mb for r in plain]), med([r.pss_mb for r in arch])
+    add(f"| peak PSS MB, N={n} (median; shared pages counted once) | {p_pss:.1f} "
+        f"| {a_pss:.1f} | {a_pss - p_pss:+.1f} MB |")
     pc = med([r.stats.get("bench/crawl_maxrss_mb", 0.0) for r in plain])
     ac = med([r.stats.get("bench/crawl_maxrss_mb", 0.0) for r in arch])
-    add(f"| of which up to the end of the crawl phase | {pc:.1f} | {ac:.1f} | {ac - pc:+.1f} MB |")
+    add(f"| the crawl process alone (its ru_maxrss) | {pc:.1f} | {ac:.1f} | {ac - pc:+.1f} MB |")
     if large:
         lp = [r for r in large if r.arm == "plain"]
         la = [r for r in large if r.arm == "archive"]
         lp_rss, la_rss = med([r.rss_mb for r in lp]), med([r.rss_mb for r in la])
         add(f"| peak RSS MB, N={args.large_pages} | {lp_rss:.1f} | {la_rss:.1f} "
             f"| {la_rss - lp_rss:+.1f} MB |")
+        lp_pss, la_pss = med([r.pss_mb for r in lp]), med([r.pss_mb for r in la])
+        add(f"| peak PSS MB, N={args.large_pages} | {lp_pss:.1f} | {la_pss:.1f} "
+            f"| {la_pss - lp_pss:+.1f} MB (growth beyond plain: "
+            f"{(la_pss - a_pss) - (lp_pss - p_pss):+.1f} MB) |")
         add(f"| RSS growth {n} -> {args.large_pages} | {lp_rss - p_rss:+.1f} MB "
             f"| {la_rss - a_rss:+.1f} MB | archive beyond plain: "
             f"{(la_rss - a_rss) - (lp_rss - p_rss):+.1f} MB |")
         lpc = med([r.stats.get("bench/crawl_maxrss_mb", 0.0) for r in lp])
         lac = med([r.stats.get("bench/crawl_maxrss_mb", 0.0) for r in la])
-        add(f"| of which up to the end of the crawl phase, N={args.large_pages} | {lpc:.1f} "
+        add(f"| the crawl process alone, N={args.large_pages} | {lpc:.1f} "
             f"| {lac:.1f} | {lac - lpc:+.1f} MB (growth beyond plain: "
             f"{(lac - ac) - (lpc - pc):+.1f} MB) |")
         lpp, lap = med([r.pps for r in lp]), med([r.pps for r in la])

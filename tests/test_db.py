@@ -24,3 +24,33 @@ def test_current_revision_of_new_and_upgraded_database(tmp_path: Path) -> None:
     assert current_revision(make_engine(url)) is None
     open_database(url)
     assert current_revision(make_engine(url)) == SCHEMA_HEAD
+
+
+def _schema_differences(url: str) -> list[object]:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from crawler.models import Base
+
+    with make_engine(url).connect() as conn:
+        return list(compare_metadata(MigrationContext.configure(conn), Base.metadata))
+
+
+def test_new_database_from_models_equals_the_migrated_one(tmp_path: Path) -> None:
+    """A new database is made with create_all and stamped (no Alembic in the crawl);
+    the migrations must build the same schema, and both must match the models."""
+    from alembic import command
+
+    from crawler.db import alembic_config
+
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    open_database(fresh)
+    assert current_revision(make_engine(fresh)) == SCHEMA_HEAD
+    migrated = f"sqlite:///{tmp_path / 'migrated.db'}"
+    engine = make_engine(migrated)
+    command.upgrade(alembic_config(engine), "head")  # the migrations themselves
+    assert current_revision(engine) == SCHEMA_HEAD
+    assert _schema_differences(fresh) == []
+    assert _schema_differences(migrated) == []
+    command.upgrade(alembic_config(make_engine(fresh)), "head")  # nothing left to do
+    assert current_revision(make_engine(fresh)) == SCHEMA_HEAD
