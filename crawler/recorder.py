@@ -18,7 +18,7 @@ import os
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -33,6 +33,7 @@ from crawler.fetch_records import Fetch
 from crawler.models import Capture, CrawlRun, Outlet, WarcFile
 from crawler.warc_process import (
     FrameReader,
+    WriterConfig,
     WriterSetup,
     Written,
     grow_pipe,
@@ -51,15 +52,8 @@ _CAPTURES = cast(Table, Capture.__table__)
 _CAPTURE_INSERT = BulkInsert(_CAPTURES, [c.key for c in _CAPTURES.c if c.key != "id"])
 
 
-@dataclass(frozen=True)
-class RecorderConfig:
-    archive_dir: Path
-    prefix: str
-    max_file_size: int
-    gzip_level: int
-    batch_records: int
-    batch_seconds: float
-    software: str
+#: how the archive is written: the writer process's own configuration
+RecorderConfig = WriterConfig
 
 
 @dataclass
@@ -107,10 +101,8 @@ class Recorder:
         self._pipe = self._process.stdin.fileno()
         grow_pipe(self._pipe)
         send_setup(self._pipe, WriterSetup(
-            archive_dir=Path(config.archive_dir).resolve(), prefix=config.prefix,
-            max_file_size=config.max_file_size, gzip_level=config.gzip_level,
-            batch_records=config.batch_records, batch_seconds=config.batch_seconds,
-            software=config.software, run_uuid=run.uuid, warcinfo=dict(warcinfo),
+            config=replace(config, archive_dir=Path(config.archive_dir).resolve()),
+            run_uuid=run.uuid, warcinfo=dict(warcinfo),
             log_level=min(logging.getLogger("crawler").getEffectiveLevel(), logging.WARNING),
         ))
         self._thread = threading.Thread(target=self._collect, name="warc-collector",

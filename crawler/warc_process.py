@@ -52,8 +52,8 @@ PIPE_SIZE = 1 << 20  # asked of the kernel for the pipe into this process (Linux
 
 
 @dataclass(frozen=True)
-class WriterSetup:
-    """What the writer process needs to know, sent as its first frame."""
+class WriterConfig:
+    """How the archive is written (the ARCHIVE_* settings; `crawler.archiving`)."""
 
     archive_dir: Path
     prefix: str
@@ -62,6 +62,13 @@ class WriterSetup:
     batch_records: int
     batch_seconds: float
     software: str
+
+
+@dataclass(frozen=True)
+class WriterSetup:
+    """What the writer process needs to know, sent as its first frame."""
+
+    config: WriterConfig
     run_uuid: str
     warcinfo: dict[str, str]
     log_level: int = logging.WARNING
@@ -195,13 +202,14 @@ class WarcProcess:
 
     def __init__(self, setup: WriterSetup, events: int) -> None:
         self.setup = setup
+        self.config = config = setup.config
         self.events = events
         self.stats = WriterStats()
         self.pending: list[Written] = []
         self.redirect_records: dict[str, str] = {}  # key of a redirect -> its record id
         self.writer = RotatingWarcWriter(
-            setup.archive_dir, prefix=setup.prefix, max_size=setup.max_file_size,
-            gzip_level=setup.gzip_level, warcinfo=setup.warcinfo,
+            config.archive_dir, prefix=config.prefix, max_size=config.max_file_size,
+            gzip_level=config.gzip_level, warcinfo=setup.warcinfo,
             on_open=lambda *opened: self.emit(("opened", *opened)),
             on_close=lambda closed: self.emit(("closed", closed)),
         )
@@ -213,7 +221,7 @@ class WarcProcess:
     def run(self, reader: FrameReader) -> None:
         """Until the stop frame: write fetches, and every `batch_records` fetches or
         `batch_seconds` (whichever first) fsync and report the batch."""
-        deadline = time.monotonic() + self.setup.batch_seconds
+        deadline = time.monotonic() + self.config.batch_seconds
         while True:
             fields = reader.frame(FETCH_HEADER, deadline)
             if fields is not None:
@@ -224,10 +232,10 @@ class WarcProcess:
                 meta = reader.take(meta_size)
                 self.write(fetch_from(meta, reader.take(body_size) if body_size else b""))
             due = time.monotonic() >= deadline
-            if self.pending and (due or len(self.pending) >= self.setup.batch_records):
+            if self.pending and (due or len(self.pending) >= self.config.batch_records):
                 self.sync()
             if due or not self.pending:
-                deadline = time.monotonic() + self.setup.batch_seconds
+                deadline = time.monotonic() + self.config.batch_seconds
             if self.writer.needs_rotation():
                 self.sync()
                 self.writer.close_current()
@@ -250,7 +258,7 @@ class WarcProcess:
         origin_record = self.redirect_records.pop(origin, None) if origin else None
         built = build_records(
             self.writer.builder, fetch, run_uuid=self.setup.run_uuid,
-            software=self.setup.software, redirect_from_record=origin_record,
+            software=self.config.software, redirect_from_record=origin_record,
         )
         locations = [self.writer.append(record) for record in built.records]
         meta = locations[-1]
