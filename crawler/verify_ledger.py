@@ -1,8 +1,8 @@
 """The ledger part of `crawler verify`: chain, rows, run heads, signatures, expected head.
 
 Recomputes the whole chain (crawler.ledger.walk_chain) and every row's canonical
-serialisation against its newest entry (`check_rows`: crawler.ledger.check_rows
-reading columns instead of ORM objects, three times faster), checks that each
+serialisation against its newest entry (crawler.ledger.check_rows, which reads
+column values rather than ORM objects), checks that each
 run's recorded head is in the chain as that run's closing entry, checks signed heads
 with a public key (crawler.signing), and looks for a head the auditor brought
 (`--expect-head`). Also the seed copies in seeds/ against their recorded SHA-256.
@@ -11,11 +11,10 @@ The chain is always checked whole, even for one run: it is one chain.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crawler import ledger
@@ -47,7 +46,7 @@ def check_ledger(session: Session, runs: Sequence[CrawlRun], report: Report, *,
     for issue in walk.issues:
         report.add(issue.kind, f"ledger entry seq {issue.seq} ({issue.table} row "
                    f"{issue.row_id}): {issue.message}")
-    for issue in check_rows(session):
+    for issue in ledger.check_rows(session):
         capture_id = int(issue.row_id) if issue.table == "captures" and issue.row_id else None
         report.add(issue.kind, f"{issue.table} row {issue.row_id}: {issue.message}",
                    capture_id=capture_id)
@@ -65,60 +64,6 @@ def check_ledger(session: Session, runs: Sequence[CrawlRun], report: Report, *,
                                 "were appended after it")
     if not expect_head and not report.signatures_checked:
         report.notes.append(LIMITS)
-
-
-def canonical_rows(session: Session, table: str, *, batch: int = 1000) -> Iterator[tuple[str, str]]:
-    """(row key, canonical JSON) of every row of a ledgered table, in key order.
-
-    The same text as crawler.ledger.canonical and the same key as ledger.row_key,
-    built from the table's column values (a Core query) instead of loaded ORM
-    objects, which cost three times as much; tests/test_verify_ledger.py holds them
-    equal. The value conversion is ledger's own (`_plain`), so there is one format.
-    """
-    mapper = inspect(ledger._models()[table])
-    attrs = list(mapper.column_attrs)
-    keys = [attr.key for attr in attrs]
-    key_at = [keys.index(mapper.get_property_by_column(col).key) for col in mapper.primary_key]
-    rows = session.execute(select(*(attr.columns[0] for attr in attrs))
-                           .order_by(*mapper.primary_key).execution_options(yield_per=batch))
-    for values in rows:
-        body = {"table": table, "row": {k: ledger._plain(v) for k, v in zip(keys, values,
-                                                                              strict=True)}}
-        yield (",".join(str(values[i]) for i in key_at),
-               json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
-
-
-def check_rows(session: Session, *, tables: Iterable[str] = ledger.LEDGERED_TABLES,
-               batch: int = 1000) -> Iterator[ledger.LedgerIssue]:
-    """crawler.ledger.check_rows (the same issues, in the same order) over
-    `canonical_rows`: each row against its newest entry, rows with no entry, entries
-    whose row is gone."""
-    for table in tables:
-        newest_seq = (select(func.max(LedgerEntry.seq)).where(LedgerEntry.table_name == table)
-                      .group_by(LedgerEntry.row_id))
-        newest: dict[str, tuple[int, bytes]] = {}
-        for row_id, seq, payload in session.execute(
-            select(LedgerEntry.row_id, LedgerEntry.seq, LedgerEntry.payload)
-            .where(LedgerEntry.seq.in_(newest_seq)).execution_options(yield_per=batch)
-        ):
-            newest[row_id] = (seq, ledger._fingerprint(payload))
-        for key, current in canonical_rows(session, table, batch=batch):
-            entry = newest.pop(key, None)
-            if entry is None:
-                yield ledger.LedgerIssue("row-unledgered", "the row has no ledger entry: written "
-                                         "outside the recorder, or its entries were removed",
-                                         table=table, row_id=key)
-            elif entry[1] != ledger._fingerprint(current):
-                recorded = session.scalar(
-                    select(LedgerEntry.payload).where(LedgerEntry.seq == entry[0]))
-                yield ledger.LedgerIssue(
-                    "row-changed", f"the row differs from its newest ledger entry (seq "
-                    f"{entry[0]}): {ledger._differences(recorded or '', current)}",
-                    seq=entry[0], table=table, row_id=key)
-        for key, (seq, _fp) in sorted(newest.items()):
-            yield ledger.LedgerIssue("row-gone", f"the ledger records this row (newest entry "
-                                     f"seq {seq}) but the row is gone: deleted", seq=seq,
-                                     table=table, row_id=key)
 
 
 def _check_runs(session: Session, runs: Sequence[CrawlRun], walk: ledger.ChainWalk,
