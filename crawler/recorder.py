@@ -35,6 +35,7 @@ from crawler.warc_process import (
     FrameReader,
     WriterConfig,
     WriterSetup,
+    WriterStats,
     Written,
     grow_pipe,
     read_event,
@@ -57,11 +58,9 @@ RecorderConfig = WriterConfig
 
 
 @dataclass
-class RecorderStats:
-    fetches: int = 0
-    failures: int = 0
-    payload_bytes: int = 0
-    records: int = 0
+class RecorderStats(WriterStats):
+    """The writer process's counts, and what the crawl process adds to them."""
+
     warc_bytes: int = 0
     commits: int = 0
 
@@ -177,9 +176,8 @@ class Recorder:
             self._file_closed(event[1])
             self._session.commit()
         elif kind == "done":
-            stats = event[1]
-            self.stats.fetches, self.stats.failures = stats.fetches, stats.failures
-            self.stats.payload_bytes, self.stats.records = stats.payload_bytes, stats.records
+            for name, value in vars(event[1]).items():  # WriterStats' counts
+                setattr(self.stats, name, value)
             self._done = True
         elif kind == "error":
             self.error = ArchiveError(event[1])
