@@ -27,6 +27,7 @@ with both pipes attached:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import operator
 import os
@@ -180,6 +181,11 @@ def send_stop(fd: int) -> None:
     write_all(fd, FETCH_HEADER.pack(0, 0))
 
 
+def send_event(fd: int, event: tuple[Any, ...]) -> None:
+    data = pickle.dumps(event, pickle.HIGHEST_PROTOCOL)
+    write_all(fd, EVENT_HEADER.pack(len(data)) + data)
+
+
 def read_event(reader: FrameReader) -> tuple[Any, ...]:
     """The writer process's next event (EOFError when it has closed its end)."""
     fields = reader.frame(EVENT_HEADER)
@@ -215,8 +221,7 @@ class WarcProcess:
         )
 
     def emit(self, event: tuple[Any, ...]) -> None:
-        data = pickle.dumps(event, pickle.HIGHEST_PROTOCOL)
-        write_all(self.events, EVENT_HEADER.pack(len(data)) + data)
+        send_event(self.events, event)
 
     def run(self, reader: FrameReader) -> None:
         """Until the stop frame: write fetches, and every `batch_records` fetches or
@@ -341,12 +346,8 @@ def main() -> int:
         return 1
     except BaseException as exc:  # noqa: BLE001 - reported to the crawl, then exit 1
         log.exception("WARC writer process failed")
-        try:
-            message = f"{type(exc).__name__}: {exc}"
-            data = pickle.dumps(("error", message))
-            write_all(events, EVENT_HEADER.pack(len(data)) + data)
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):  # the crawl may be gone too
+            send_event(events, ("error", f"{type(exc).__name__}: {exc}"))
         return 1
 
 
