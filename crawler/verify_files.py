@@ -8,7 +8,9 @@ themselves), records no row points to, rows whose record is not in the file,
 incomplete or corrupt gzip members, and a closed file whose size or SHA-256 differs
 from its row. A record is matched with its rows by record id, so a record that
 moved is reported as moved. No I/O beyond the scan it is given and no database, so
-it runs in the worker process that reads the file (crawler.verify_workers).
+it runs in the worker process that reads the file (crawler.verify_workers). A large
+file is checked in parts by several workers at once: `check_part` for each, then
+`join_parts`, which finds the same problems as one walk or says the parts do not join.
 Reads no settings.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -81,15 +84,27 @@ def missing_file(name: str, expected: dict[str, Expected]) -> list[Problem]:
                     capture_id=gone.capture_id) for gone in expected.values()]
 
 
-def check_file(task: FileTask, scan: FileScan, records: Iterable[ScannedRecord]) -> FileOutcome:
-    """Walk the file's records (as `records` yields them, filling `scan`) against its rows."""
+@dataclass
+class PartOutcome:
+    """What checking the records of one part of a file found (crawler.verify_scan's
+    `scan_file` start/stop): their problems, and which expected records they were,
+    by record id, for `join_parts` to find the rows whose record is in no part."""
+
+    scan: FileScan
+    problems: list[Problem] = field(default_factory=list)
+    matched: set[str] = field(default_factory=set)
+    records: int = 0
+
+
+def check_part(task: FileTask, scan: FileScan, records: Iterable[ScannedRecord]) -> PartOutcome:
+    """Walk the records of the file, or of one part of it, against the file's rows."""
     expected = task.expected()
-    outcome = FileOutcome(captures=captures_in(expected))
-    problems = outcome.problems
+    part = PartOutcome(scan)
+    problems = part.problems
     name = task.path.name
     by_offset = {e.offset: e for e in expected.values() if e.offset is not None}
     for rec in records:
-        outcome.records += 1
+        part.records += 1
         rid = rec.record_id
         exp = expected.pop(rid, None) if rid else None
         where: dict[str, Any] = {"file": name, "offset": rec.offset, "record_id": rid,
@@ -97,6 +112,7 @@ def check_file(task: FileTask, scan: FileScan, records: Iterable[ScannedRecord])
         for kind, message in record_findings(rec):
             problems.append(Problem(kind, message, **where))
         if exp is not None:
+            part.matched.add(exp.record_id)
             for kind, message in compare(rec, exp):
                 problems.append(Problem(kind, message, **where))
             continue
@@ -106,15 +122,49 @@ def check_file(task: FileTask, scan: FileScan, records: Iterable[ScannedRecord])
         problems.append(Problem("record-unreferenced", f"no row points to this "
                                 f"{rec.record_type} record ({rec.header('WARC-Target-URI')}){hint}",
                                 **where))
-    outcome.bytes = scan.size
-    for exp in expected.values():
-        problems.append(Problem("record-missing", f"the row's {exp.kind} record is not in the "
-                                f"file (the row says offset {exp.offset})", file=name,
-                                offset=exp.offset, record_id=exp.record_id,
-                                capture_id=exp.capture_id))
+    return part
+
+
+def join_parts(task: FileTask, parts: list[PartOutcome]) -> FileOutcome | None:
+    """The file's outcome from its parts' (in file order), exactly as one walk over the
+    whole file would have found it; None where the parts do not join up — a part did
+    not begin where the one before it ended (a damaged member near a boundary), or one
+    record id was matched in two parts — and the file must be checked in one walk."""
+    for before, after in pairwise(parts):
+        if before.scan.ended != after.scan.began:
+            return None
+    matched: set[str] = set()
+    for part in parts:
+        if not matched.isdisjoint(part.matched):
+            return None
+        matched |= part.matched
+    first, last = parts[0].scan, parts[-1].scan
+    scan = FileScan(task.path, sha256=first.sha256, size=first.size,
+                    truncated_at=last.truncated_at,
+                    corrupt=[c for part in parts for c in part.scan.corrupt], ended=last.ended)
+    expected = task.expected()
+    outcome = FileOutcome(captures=captures_in(expected), bytes=scan.size,
+                          records=sum(part.records for part in parts))
+    problems = outcome.problems
+    for part in parts:
+        problems += part.problems
+    name = task.path.name
+    for rid, exp in expected.items():
+        if rid not in matched:
+            problems.append(Problem("record-missing", f"the row's {exp.kind} record is not in "
+                                    f"the file (the row says offset {exp.offset})", file=name,
+                                    offset=exp.offset, record_id=exp.record_id,
+                                    capture_id=exp.capture_id))
     problems += _member_problems(name, scan)
     problems += _file_problems(task, scan)
     problems.sort(key=lambda p: -1 if p.offset is None else p.offset)
+    return outcome
+
+
+def check_file(task: FileTask, scan: FileScan, records: Iterable[ScannedRecord]) -> FileOutcome:
+    """Walk the whole file's records (as `records` yields them, filling `scan`)."""
+    outcome = join_parts(task, [check_part(task, scan, records)])
+    assert outcome is not None  # one part always joins
     return outcome
 
 

@@ -69,8 +69,15 @@ class ArchivedRecord(NamedTuple):
 
 
 def parse_warc_date(value: str) -> dt.datetime:
-    """A WARC-Date (second to microsecond precision) as an aware UTC datetime."""
-    return iso_date_to_datetime(value).replace(tzinfo=dt.UTC)
+    """A WARC-Date (second to microsecond precision) as an aware UTC datetime.
+
+    ISO 8601 as Python reads it (a tenth of warcio's time: verify parses every
+    record's date), else as warcio reads it (it pads a shortened date)."""
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return iso_date_to_datetime(value).replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def parse_warc_fields(body: bytes) -> list[tuple[str, str]]:

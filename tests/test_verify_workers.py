@@ -3,7 +3,9 @@
 The files are read and checked in worker processes (crawler.verify_workers) that
 start before the database is opened; with `--workers 0` everything happens in the
 one process. Both must find exactly the same problems, in the same order. A crawl
-with a tiny ARCHIVE_MAX_FILE_SIZE gives a collection of several files.
+with a tiny ARCHIVE_MAX_FILE_SIZE gives a collection of several files. A large file
+is checked in parts by several workers: cut anywhere, the parts must find what one
+walk finds, or fail to join (and the file is walked whole).
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ from conftest import CrawledCollection, crawl_collection, make_collection, run_c
 from test_warc_read import write_warc
 
 from crawler import verify_workers
-from crawler.verify_files import FileRow, FileTask
+from crawler.verify_files import (
+    FileOutcome,
+    FileRow,
+    FileTask,
+    check_file,
+    check_part,
+    join_parts,
+)
+from crawler.verify_scan import GZIP_MAGIC, FileScan, scan_file
 from crawler.verify_workers import FileChecker
 
 
@@ -174,3 +184,130 @@ def test_an_unreadable_file_raises_in_the_caller(tmp_path: Path, workers: int) -
         checker.scan([gone])
         checker.submit(task(gone))
         checker.outcome()
+
+
+# -- one file checked in parts --------------------------------------------------------------
+
+
+def crawled_task(crawled: CrawledCollection, path: Path) -> FileTask:
+    """The file's task as `crawler verify` builds it: its row and its captures' rows."""
+    from sqlalchemy import select
+
+    from crawler.db import open_database
+    from crawler.models import CrawlRun, WarcFile
+    from crawler.verify import _capture_rows
+
+    sessions = open_database(crawled.db_url, upgrade_schema=False)
+    try:
+        with sessions() as session:
+            warc = session.scalars(select(WarcFile)).one()
+            run = session.get(CrawlRun, warc.run_id)
+            assert run is not None
+            row = FileRow(warc.name, warc.sha256, warc.size, warc.warcinfo_id, run.uuid)
+            return FileTask(path, row, _capture_rows(session, warc))
+    finally:
+        sessions.kw["bind"].dispose()
+
+
+def member_offsets(path: Path) -> list[int]:
+    data, offsets, offset = path.read_bytes(), [], 0
+    while offset < len(data):
+        offsets.append(offset)
+        inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        inflater.decompress(data[offset:])
+        offset = len(data) - len(inflater.unused_data)
+    return offsets
+
+
+def in_two_parts(task: FileTask, cut: int) -> FileOutcome | None:
+    parts = []
+    for start, stop in ((0, cut), (cut, None)):
+        scan = FileScan(task.path)
+        parts.append(check_part(task, scan, scan_file(task.path, scan, start=start, stop=stop)))
+    return join_parts(task, parts)
+
+
+def one_walk(task: FileTask) -> FileOutcome:
+    scan = FileScan(task.path)
+    return check_file(task, scan, scan_file(task.path, scan))
+
+
+def test_cut_anywhere_the_parts_join_into_the_one_walk(crawled: CrawledCollection) -> None:
+    path = files_of(crawled.root)[0]
+    task = crawled_task(crawled, path)
+    whole = one_walk(task)
+    assert whole.problems == [] and whole.records > 50
+    offsets = member_offsets(path)
+    cuts = {1, path.stat().st_size - 1, path.stat().st_size + 10}
+    for at in offsets[1::7]:  # at a member, just after its first byte, just before it
+        cuts |= {at, at + 1, at - 1}
+    for cut in sorted(cuts):
+        assert in_two_parts(task, cut) == whole, f"cut at {cut}"
+
+
+def stored_with_false_magic(data: bytes, offset: int) -> tuple[bytes, int]:
+    """The member at `offset` re-written stored (deflate level 0), its record's last
+    bytes made a gzip header: a whole member with a gzip magic inside it. Returns the
+    file and where that inner magic is."""
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    record = bytearray(inflater.decompress(data[offset:]))
+    end = len(data) - len(inflater.unused_data)
+    record[-12:-4] = GZIP_MAGIC + b"\x00" * 5
+    member = zlib.compressobj(0, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    stored = member.compress(bytes(record)) + member.flush()
+    inner = stored.index(GZIP_MAGIC, 3)
+    return data[:offset] + stored + data[end:], offset + inner
+
+
+def test_damage_at_a_cut(crawled: CrawledCollection, tmp_path: Path) -> None:
+    """A corrupt member joins up wherever the cut is (both parts resume at the same next
+    member); a gzip magic inside a whole member, or one record written twice, makes the
+    parts fail to join when the cut falls there — and the file is then walked whole."""
+    source = files_of(crawled.root)[0]
+    offsets = member_offsets(source)
+    data = source.read_bytes()
+    bad_at, dup = offsets[len(offsets) // 2], offsets[len(offsets) // 3]
+    broken = bytearray(data)
+    broken[bad_at + 30: bad_at + 60] = b"\xff" * 30
+    dup_end = offsets[offsets.index(dup) + 1]
+    false_magic, inner = stored_with_false_magic(data, bad_at)
+    cases = {  # name: (content, cuts that join, cuts that must not)
+        "corrupt": (bytes(broken), [bad_at, bad_at + 20, bad_at + 40, bad_at + 200], []),
+        "false magic": (false_magic, [bad_at, inner + 1], [bad_at + 1, inner - 1, inner]),
+        "duplicated": (data[:dup_end] + data[dup:], [dup, dup_end + 1], [dup_end]),
+    }
+    for name, (content, joining, failing) in cases.items():
+        path = tmp_path / source.name
+        path.write_bytes(content)
+        task = crawled_task(crawled, path)
+        whole = one_walk(task)
+        assert whole.problems, name
+        for cut in joining:
+            assert in_two_parts(task, cut) == whole, f"{name}: cut at {cut}"
+        for cut in failing:
+            assert in_two_parts(task, cut) is None, f"{name}: cut at {cut}"
+        cut = (failing or joining)[0]
+        with FileChecker(2, min_part=1) as checker:
+            checker._plans[path] = [verify_workers.Part(path, 0, cut),
+                                    verify_workers.Part(path, cut, None)]
+            checker.scan([path])
+            checker.submit(task)
+            assert checker.outcome() == whole, name
+
+
+def test_a_large_file_is_read_by_every_worker(crawled: CrawledCollection, tmp_path: Path) -> None:
+    path = files_of(crawled.root)[0]
+    task = crawled_task(crawled, path)
+    size = path.stat().st_size
+    assert verify_workers.plan_parts(path, 4, min_part=size + 1) == [verify_workers.Part(path)]
+    parts = verify_workers.plan_parts(path, 4, min_part=size // 4)
+    assert [p.start for p in parts] == [0, size // 4, size // 2, size * 3 // 4]
+    assert [p.stop for p in parts] == [size // 4, size // 2, size * 3 // 4, None]
+    seen: list[int] = []
+    with FileChecker(4, min_part=size // 4) as checker:
+        checker.on_bytes = seen.append
+        checker.scan([path])
+        checker.submit(task)
+        outcome = checker.outcome()
+    assert outcome == one_walk(task) and outcome.problems == []
+    assert sum(seen) == size  # every byte counted once, by the part it lies in

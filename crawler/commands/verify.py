@@ -72,7 +72,7 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
     on_disk = [] if args.run is not None else files_on_disk(collection.archive_dir)
     workers = args.workers
     if workers is None:
-        workers = default_workers(None if args.run is not None else len(on_disk))
+        workers = default_workers(None if args.run is not None else on_disk)
     with FileChecker(workers) as checker:
         checker.scan(on_disk)
         return _verify(ctx, args, collection, checker)
