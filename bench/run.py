@@ -1,6 +1,6 @@
 """The archiving benchmark: plain Scrapy against `crawler crawl`, alternating, same run.
 
-    python bench/run.py                 # N=2000, 3 repeats, RSS also at N=20000
+    python bench/run.py                 # N=2000, 3 repeats; also N=20000, 3 repeats
     python bench/run.py --quick         # N=300, 3 repeats, no large run (a check)
     python bench/run.py --pages 5000 --repeats 5 --large-pages 0
 
@@ -353,7 +353,8 @@ def fmt_runs(values: list[float], spec: str = ".1f") -> str:
 def report(*, args: argparse.Namespace, server: Server, extra: dict[str, str],
            archive_extra: dict[str, str],
            switches: dict[str, str], runs: list[CrawlRun], large: list[CrawlRun],
-           verifies: list[VerifyRun], startup: float, info: dict[str, str],
+           verifies: list[VerifyRun], large_verifies: list[VerifyRun], startup: float,
+           info: dict[str, str],
            gen_seconds: float, loads: list[float]) -> str:
     plain = [r for r in runs if r.arm == "plain"]
     arch = [r for r in runs if r.arm == "archive"]
@@ -364,7 +365,8 @@ def report(*, args: argparse.Namespace, server: Server, extra: dict[str, str],
     lines = []
     add = lines.append
     add(f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, commit {info['commit']}: "
-        f"N = {n} article pages, {args.repeats} repeats (alternating A/B), "
+        f"N = {n} article pages, {args.repeats} repeats (alternating A/B)"
+        f"{f'; N = {args.large_pages}, {args.large_repeats} repeats' if large else ''}, "
         f"server: {server.kind}.\n")
     add("| measure | plain Scrapy | crawler crawl (archiving) | ratio |")
     add("|---|---|---|---|")
@@ -425,8 +427,20 @@ def report(*, args: argparse.Namespace, server: Server, extra: dict[str, str],
             f"| {lac:.1f} | {lac - lpc:+.1f} MB (growth beyond plain: "
             f"{(lac - ac) - (lpc - pc):+.1f} MB) |")
         lpp, lap = med([r.pps for r in lp]), med([r.pps for r in la])
-        add(f"| pages/s, N={args.large_pages} (1 run each) | {lpp:.1f} | {lap:.1f} "
-            f"| {lap / lpp:.3f}x |")
+        add(f"| pages/s, N={args.large_pages} (median; runs) | {lpp:.1f} "
+            f"({fmt_runs([r.pps for r in lp])}) | {lap:.1f} ({fmt_runs([r.pps for r in la])}) "
+            f"| **{lap / lpp:.3f}x** |")
+        lp_re = med([per_k(r, "bench/reactor_cpu_seconds") for r in lp])
+        la_re = med([per_k(r, "bench/reactor_cpu_seconds") for r in la])
+        add(f"| reactor-thread CPU s per 1000 pages, N={args.large_pages} | {lp_re:.2f} "
+            f"| {la_re:.2f} | {la_re / lp_re:.2f}x |")
+        lv = [v for v in large_verifies if v.tool == "verify"]
+        lz = [v for v in large_verifies if v.tool == "zcat"]
+        if lv and lz:
+            add(f"| verify vs zcat FILE \\| sha256sum, N={args.large_pages}: "
+                f"{lz[0].megabytes:.0f} MB of WARC (1 run) | zcat\\|sha256sum "
+                f"{lz[0].seconds:.2f} s | crawler verify {lv[0].seconds:.2f} s "
+                f"| {lz[0].seconds / lv[0].seconds:.3f}x |")
     if zc:
         z = med([v.seconds for v in zc])
         mb = zc[0].megabytes
@@ -522,6 +536,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pages", type=int, default=None, help="article pages (default 2000)")
     ap.add_argument("--repeats", type=int, default=3, help="repeats of each arm (default 3)")
     ap.add_argument("--quick", action="store_true", help="N=300, no large run, no BENCHMARKS.md")
+    ap.add_argument("--large-repeats", type=int, default=3,
+                    help="repeats of each arm at --large-pages (default 3)")
     ap.add_argument("--large-pages", type=int, default=None,
                     help="N of the peak-RSS run of each arm (default 20000; 0 = skip)")
     ap.add_argument("--server", choices=("auto", "nginx", "python"), default="auto")
@@ -589,19 +605,32 @@ def main(argv: list[str] | None = None) -> int:
         if not any(v.tool == "verify" for v in verifies):
             print("crawler verify: not available (crawler/commands/verify.py does not exist)")
         large: list[CrawlRun] = []
-        if args.large_pages:
-            for arm in ("plain", "archive"):
-                run = crawl(arm, work=work, name=f"{arm}-{args.large_pages}",
+        large_verifies: list[VerifyRun] = []
+        for r in range(args.large_repeats if args.large_pages else 0):
+            order = ("plain", "archive") if r % 2 == 0 else ("archive", "plain")
+            for arm in order:
+                run = crawl(arm, work=work, name=f"{arm}-{args.large_pages}-{r}",
                             base_url=server.base_url, pages=args.large_pages,
                             extra=archive_extra if arm == "archive" else extra, via=args.via)
                 large.append(run)
-                print(f"large    {arm:8s} {run.pages} pages in {run.seconds:6.2f} s = "
-                      f"{run.pps:6.1f} pages/s, peak RSS {run.rss_mb:6.1f} MB", flush=True)
+                loads.append(os.getloadavg()[0])
+                print(f"large {r + 1} {arm:8s} {run.pages} pages in {run.seconds:6.2f} s = "
+                      f"{run.pps:6.1f} pages/s, "
+                      f"cpu {run.stats.get('bench/crawl_cpu_seconds', 0):6.1f} s, "
+                      f"peak RSS {run.rss_mb:6.1f} MB", flush=True)
+                if r + 1 == args.large_repeats and arm == "archive":
+                    # one verify of the large archive: start-up weighs less in 10x the bytes
+                    for v in verify_runs(run, first="verify"):
+                        large_verifies.append(v)
+                        print(f"large {r + 1} {v.tool:8s} {v.megabytes:.0f} MB in "
+                              f"{v.seconds:6.2f} s = {v.mbps:6.1f} MB/s (exit {v.returncode})",
+                              flush=True)
                 if not args.keep and run.collection:
                     shutil.rmtree(run.collection, ignore_errors=True)
         text = report(args=args, server=server, extra=extra, archive_extra=archive_extra,
                       switches=switches, runs=runs,
-                      large=large, verifies=verifies, startup=startup, info=machine(),
+                      large=large, verifies=verifies, large_verifies=large_verifies,
+                      startup=startup, info=machine(),
                       gen_seconds=gen, loads=loads)
         print()
         print(text)
