@@ -181,13 +181,19 @@ class ArchiveMiddleware:
             return
         status = "finished" if reason == "finished" else f"stopped: {reason}"
         try:
-            self.recorder.close()
+            written = self.recorder.close()
         except Exception:
             finish_run(self.sessions, self.run_id, status="failed: archive writer error",
                        sign=self.sign)
             raise
         run = finish_run(self.sessions, self.run_id, status=status, sign=self.sign)
-        self.crawler.stats.set_value("archive/ledger_head", run.ledger_head)
+        stats = self.crawler.stats
+        stats.set_value("archive/ledger_head", run.ledger_head)
+        # where archiving could hold the crawl up: handing fetches to the writer (it
+        # waits while the writer's pipe is full) and the writer's waits for the disk
+        stats.set_value("archive/submit_seconds", round(written.submit_seconds, 3))
+        stats.set_value("archive/writer_fsync_seconds", round(written.sync_seconds, 3))
+        stats.set_value("archive/commits", written.commits)
         log.info("crawl run %s closed; ledger head %s", run.id, run.ledger_head)
 
     # -- fetches ----------------------------------------------------------------------

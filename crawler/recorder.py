@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
@@ -63,6 +64,7 @@ class RecorderStats(WriterStats):
 
     warc_bytes: int = 0
     commits: int = 0
+    submit_seconds: float = 0.0  # the reactor's time handing fetches over (a full pipe too)
 
 
 class Recorder:
@@ -113,8 +115,10 @@ class Recorder:
         """Send a fetch to the writer process (blocks while its pipe is full)."""
         if self.error is not None:
             raise ArchiveError(f"the WARC writer stopped: {self.error}") from self.error
+        began = time.perf_counter()
         try:
             send_fetch(self._pipe, fetch)
+            self.stats.submit_seconds += time.perf_counter() - began
         except OSError as exc:  # BrokenPipeError: the writer process is gone
             self._thread.join(timeout=5)  # the collector reads why, if it said
             raise ArchiveError(f"the WARC writer stopped: {self._why_stopped()}") from exc

@@ -92,6 +92,7 @@ class WriterStats:
     failures: int = 0
     payload_bytes: int = 0
     records: int = 0
+    sync_seconds: float = 0.0  # spent waiting for fsync (the disk), in this process
 
 
 @dataclass
@@ -254,7 +255,9 @@ class WarcProcess:
         """fsync the WARC file, then tell the crawl that the pending rows may commit."""
         if not self.pending:
             return
+        began = time.perf_counter()
         self.writer.sync()
+        self.stats.sync_seconds += time.perf_counter() - began
         self.emit(("synced", self.pending))
         self.pending = []
 
