@@ -58,6 +58,9 @@ def test_rows_ledger_and_records(tmp_path: Path, batch: int) -> None:
         recorder.submit(fetch)
     stats = recorder.close()
     assert stats.fetches == 6 and stats.failures == 1
+    # one commit (and one fsync) per batch of `batch` fetches, each timed
+    assert stats.commits == -(-6 // batch)
+    assert 0 < stats.sync_seconds < 60 and 0 < stats.submit_seconds < 60
 
     with sessions() as session:
         caps = {c.url.removeprefix(BASE): c for c in session.scalars(select(Capture))}
