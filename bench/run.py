@@ -296,6 +296,17 @@ def verify_runs(run: CrawlRun, *, first: str) -> list[VerifyRun]:
     return out
 
 
+def say_crawl(label: str, run: CrawlRun) -> None:
+    print(f"{label} {run.arm:8s} {run.pages} pages in {run.seconds:6.2f} s = "
+          f"{run.pps:6.1f} pages/s, cpu {run.stats.get('bench/crawl_cpu_seconds', 0):6.1f} s, "
+          f"peak RSS {run.rss_mb:6.1f} MB", flush=True)
+
+
+def say_verify(label: str, v: VerifyRun) -> None:
+    print(f"{label} {v.tool:8s} {v.megabytes:.0f} MB in {v.seconds:6.2f} s = "
+          f"{v.mbps:6.1f} MB/s (exit {v.returncode})", flush=True)
+
+
 def startup_seconds() -> float:
     """Python + crawler CLI start-up (imports of every command), for reference."""
     times = []
@@ -587,19 +598,14 @@ def main(argv: list[str] | None = None) -> int:
                             extra=archive_extra if arm == "archive" else extra, via=args.via)
                 runs.append(run)
                 loads.append(os.getloadavg()[0])
-                print(f"repeat {r + 1} {arm:8s} {run.pages} pages in {run.seconds:6.2f} s = "
-                      f"{run.pps:6.1f} pages/s, "
-                      f"cpu {run.stats.get('bench/crawl_cpu_seconds', 0):6.1f} s, "
-                      f"peak RSS {run.rss_mb:6.1f} MB",
-                      flush=True)
+                say_crawl(f"repeat {r + 1}", run)
                 if arm == "plain" and run.collection:
                     shutil.rmtree(run.collection, ignore_errors=True)
             archived = next(x for x in reversed(runs) if x.arm == "archive")
             vs = verify_runs(archived, first="verify" if r % 2 == 0 else "zcat")
             verifies += vs
             for v in vs:
-                print(f"repeat {r + 1} {v.tool:8s} {v.megabytes:.0f} MB in {v.seconds:6.2f} s = "
-                      f"{v.mbps:6.1f} MB/s (exit {v.returncode})", flush=True)
+                say_verify(f"repeat {r + 1}", v)
             if not args.keep and archived.collection:
                 shutil.rmtree(archived.collection, ignore_errors=True)
         if not any(v.tool == "verify" for v in verifies):
@@ -614,17 +620,12 @@ def main(argv: list[str] | None = None) -> int:
                             extra=archive_extra if arm == "archive" else extra, via=args.via)
                 large.append(run)
                 loads.append(os.getloadavg()[0])
-                print(f"large {r + 1} {arm:8s} {run.pages} pages in {run.seconds:6.2f} s = "
-                      f"{run.pps:6.1f} pages/s, "
-                      f"cpu {run.stats.get('bench/crawl_cpu_seconds', 0):6.1f} s, "
-                      f"peak RSS {run.rss_mb:6.1f} MB", flush=True)
+                say_crawl(f"large {r + 1}", run)
                 if r + 1 == args.large_repeats and arm == "archive":
                     # one verify of the large archive: start-up weighs less in 10x the bytes
                     for v in verify_runs(run, first="verify"):
                         large_verifies.append(v)
-                        print(f"large {r + 1} {v.tool:8s} {v.megabytes:.0f} MB in "
-                              f"{v.seconds:6.2f} s = {v.mbps:6.1f} MB/s (exit {v.returncode})",
-                              flush=True)
+                        say_verify(f"large {r + 1}", v)
                 if not args.keep and run.collection:
                     shutil.rmtree(run.collection, ignore_errors=True)
         text = report(args=args, server=server, extra=extra, archive_extra=archive_extra,

@@ -1,9 +1,10 @@
 """`crawler verify`: every provenance row against the archived bytes, and the ledger.
 
-For each WARC file the database knows (of one run, or all), the file is read once,
-in order (crawler.verify_scan): its SHA-256 and size are recomputed and compared
-with the database, every gzip member must be whole, and every record is parsed and
-its digests recomputed. Each record is matched with the rows that point at it by
+For each WARC file the database knows (of one run, or all), the file is walked in
+order, whole or in parts that must join up (crawler.verify_scan, verify_workers):
+its SHA-256 and size are recomputed and compared with the database, every gzip
+member must be whole, and every record is parsed and its digests recomputed. Each
+record is matched with the rows that point at it by
 record id (crawler.verify_files, crawler.verify_records) — so a record that moved is
 reported as moved, a record no row points to and a row whose record is missing are
 both reported. Files missing, still `.open`, or on disk without a row are reported

@@ -128,7 +128,8 @@ def check_part(task: FileTask, scan: FileScan, records: Iterable[ScannedRecord])
 def join_parts(task: FileTask, parts: list[PartOutcome]) -> FileOutcome | None:
     """The file's outcome from its parts' (in file order), exactly as one walk over the
     whole file would have found it; None where the parts do not join up — a part did
-    not begin where the one before it ended (a damaged member near a boundary), or one
+    not begin where the one before it ended (a gzip header inside a whole member just
+    after the cut: the later part began there, the earlier walked past it), or one
     record id was matched in two parts — and the file must be checked in one walk."""
     for before, after in pairwise(parts):
         if before.scan.ended != after.scan.began:

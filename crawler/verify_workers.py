@@ -20,8 +20,9 @@ the workers compare the records they kept and, streaming, the rest of their part
 (crawler.verify_files.check_part) and send back only the problems. The parts'
 outcomes are joined in the main process (crawler.verify_files.join_parts), which
 checks that each part began where the one before it ended: if they do not join (a
-damaged member at a boundary), the file is checked again in one walk, so a file's
-problems are the same however it was cut. Outcomes come back in submission order
+gzip header inside a whole member just after a cut, a record written twice across
+it), the file is checked again in one walk, so a file's problems are the same
+however it was cut. Outcomes come back in submission order
 (`outcome`). Memory stays flat in the size of the archive: a worker holds one
 file's rows and a bounded number of records.
 With no workers (one CPU, or no fork on this platform) everything runs in the
@@ -55,7 +56,7 @@ from crawler.verify_files import (
 from crawler.verify_scan import FileScan, ScannedRecord, scan_file
 
 BUFFER_RECORDS = 20_000  # records kept per worker before its file's rows arrive (~100 MB)
-READ_AHEAD = 1  # files given to a worker beyond the one it is checking
+READ_AHEAD = 1  # parts given to a worker beyond the one it is checking
 MAX_WORKERS = 8  # by default: more would wait on the disk, and their buffers add up
 GC_THRESHOLD = 50_000  # allocations between young collections in a worker (default 700)
 MIN_PART = 8 << 20  # bytes: a smaller part costs more in start-up than it saves
@@ -288,7 +289,6 @@ class FileChecker:
 
     def submit(self, task: FileTask) -> None:
         """Check this file against its rows; waits only while a worker it needs is busy."""
-        parts = self.parts(task.path)
         if not self._workers:
             scan = FileScan(task.path)
             records = scan_file(task.path, scan, on_bytes=self.on_bytes)
@@ -296,7 +296,7 @@ class FileChecker:
             return
         entry = _Submitted(task, [], [])
         self._submitted.append(entry)
-        for part in parts:
+        for part in self.parts(task.path):
             worker = self._given.pop(part, None)
             if worker is None:
                 worker = self._least_loaded()
@@ -322,7 +322,7 @@ class FileChecker:
         joined = join_parts(entry.task, parts)
         if joined is not None:
             return joined
-        # The parts do not join up (a damaged member at a boundary): one walk decides.
+        # The parts do not join up (see join_parts): one walk decides.
         path = entry.task.path
         scan = FileScan(path)
         return check_file(entry.task, scan, scan_file(path, scan))

@@ -1,10 +1,10 @@
 """Verify a collection: every provenance row against the archived bytes, and the ledger.
 
-Reads each WARC file once, in order (in worker processes, one per CPU, that start
-reading while the database is still being opened); recomputes file SHA-256 and
-size, every record's block and payload digests, and compares them with the WARC
-headers and the database; recomputes the ledger chain and every row against its
-newest entry.
+Reads every WARC file (in worker processes, one per CPU, that start reading while
+the database is still being opened; a large file in parts, one per worker);
+recomputes file SHA-256 and size, every record's block and payload digests, and
+compares them with the WARC headers and the database; recomputes the ledger chain
+and every row against its newest entry.
 Prints one line per problem (kind, file, offset, record id, capture id, what differs)
 and a summary with throughput. Exit 0: all holds; 1: problems found; 2: bad input.
 """
