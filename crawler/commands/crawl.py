@@ -110,6 +110,13 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
     if seed_ids and args.url:
         raise BadInput("--seed and --url: give one or the other")
     overrides: dict[str, Any] = parse_overrides(args.set)
+    if "CRAWL_GC_THRESHOLD" in overrides:  # checked here: a bad value is exit 2, not a traceback
+        from crawler.gc_tuning import young_threshold
+
+        try:
+            young_threshold(overrides["CRAWL_GC_THRESHOLD"])
+        except ValueError as exc:
+            raise BadInput(f"--set {exc.args[0].removeprefix('setting ')}") from None
     if args.ignore_robots:
         overrides["ROBOTSTXT_OBEY"] = False
     if args.sign:
