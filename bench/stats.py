@@ -20,11 +20,15 @@ Used by both arms (`-s STATS_CLASS=bench.stats.BenchStats -s BENCH_STATS_FILE=..
                           WARC writer process over the same span
     bench/thread_cpu/NAME CPU seconds of each thread since it started (Linux), e.g.
                           the reactor ("MainThread") and the recorder's collector ("warc-collector")
+    bench/gc_seconds/GEN  time the crawl process spent in the cyclic garbage collector,
+                          per generation (0, 1, 2), and bench/gc_collections/GEN how often
+    bench/gc_objects      objects the collector tracks when the crawl closes
     elapsed_time_seconds  Scrapy's own figure, for reference
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import resource
@@ -73,6 +77,18 @@ class BenchStats(MemoryStatsCollector):
         self._t0 = 0.0
         self._cpu0 = self._reactor0 = self._children0 = 0.0
         crawler.signals.connect(self._response, signal=signals.response_received)
+        self._gc_began = 0.0
+        self._gc_seconds = [0.0, 0.0, 0.0]
+        self._gc_count = [0, 0, 0]
+        gc.callbacks.append(self._gc)
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_began = time.perf_counter()
+            return
+        generation = info["generation"]
+        self._gc_seconds[generation] += time.perf_counter() - self._gc_began
+        self._gc_count[generation] += 1
 
     def _response(self, response: Any, request: Any, spider: Any) -> None:
         now = time.monotonic() - self._t0
@@ -94,6 +110,10 @@ class BenchStats(MemoryStatsCollector):
         self.set_value("bench/crawl_cpu_seconds", _cpu() - self._cpu0)
         self.set_value("bench/reactor_cpu_seconds", time.thread_time() - self._reactor0)
         self.set_value("bench/writer_cpu_seconds", _children_cpu() - self._children0)
+        for generation in range(3):
+            self.set_value(f"bench/gc_seconds/{generation}", self._gc_seconds[generation])
+            self.set_value(f"bench/gc_collections/{generation}", self._gc_count[generation])
+        self.set_value("bench/gc_objects", len(gc.get_objects()))
         for name, seconds in _thread_cpu().items():
             self.set_value(f"bench/thread_cpu/{name}", seconds)
         self.set_value("bench/crawl_maxrss_mb",

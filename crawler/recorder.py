@@ -65,6 +65,7 @@ class RecorderStats(WriterStats):
     warc_bytes: int = 0
     commits: int = 0
     submit_seconds: float = 0.0  # the reactor's time handing fetches over (a full pipe too)
+    submit_cpu_seconds: float = 0.0  # of which on the CPU (the rest: waiting for the writer)
 
 
 class Recorder:
@@ -115,10 +116,11 @@ class Recorder:
         """Send a fetch to the writer process (blocks while its pipe is full)."""
         if self.error is not None:
             raise ArchiveError(f"the WARC writer stopped: {self.error}") from self.error
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.thread_time()
         try:
             send_fetch(self._pipe, fetch)
             self.stats.submit_seconds += time.perf_counter() - began
+            self.stats.submit_cpu_seconds += time.thread_time() - cpu
         except OSError as exc:  # BrokenPipeError: the writer process is gone
             self._thread.join(timeout=5)  # the collector reads why, if it said
             raise ArchiveError(f"the WARC writer stopped: {self._why_stopped()}") from exc

@@ -61,6 +61,7 @@ def test_rows_ledger_and_records(tmp_path: Path, batch: int) -> None:
     # one commit (and one fsync) per batch of `batch` fetches, each timed
     assert stats.commits == -(-6 // batch)
     assert 0 < stats.sync_seconds < 60 and 0 < stats.submit_seconds < 60
+    assert 0 < stats.submit_cpu_seconds <= stats.submit_seconds + 0.01
 
     with sessions() as session:
         caps = {c.url.removeprefix(BASE): c for c in session.scalars(select(Capture))}
