@@ -400,6 +400,13 @@ def report(*, args: argparse.Namespace, server: Server, extra: dict[str, str],
     a_wr = med([per_k(r, "bench/writer_cpu_seconds") for r in arch])
     add(f"| of which the reactor thread | {p_re:.2f} | {a_re:.2f} | {a_re / p_re:.2f}x |")
     add(f"| of which the WARC writer process | - | {a_wr:.2f} | |")
+
+    def gc_k(run: CrawlRun) -> float:
+        return sum(per_k(run, f"bench/gc_seconds/{gen}") for gen in range(3))
+
+    p_gc, a_gc = med([gc_k(r) for r in plain]), med([gc_k(r) for r in arch])
+    add(f"| of which garbage collection in the crawl process (all generations) | {p_gc:.2f} "
+        f"| {a_gc:.2f} | |")
     p_first = med([r.stats.get("bench/first_response_seconds", 0.0) for r in plain])
     a_first = med([r.stats.get("bench/first_response_seconds", 0.0) for r in arch])
     add(f"| of which: spider open -> first response, s | {p_first:.2f} | {a_first:.2f} "
@@ -445,6 +452,8 @@ def report(*, args: argparse.Namespace, server: Server, extra: dict[str, str],
         la_re = med([per_k(r, "bench/reactor_cpu_seconds") for r in la])
         add(f"| reactor-thread CPU s per 1000 pages, N={args.large_pages} | {lp_re:.2f} "
             f"| {la_re:.2f} | {la_re / lp_re:.2f}x |")
+        add(f"| garbage collection s per 1000 pages, N={args.large_pages} "
+            f"| {med([gc_k(r) for r in lp]):.2f} | {med([gc_k(r) for r in la]):.2f} | |")
         lv = [v for v in large_verifies if v.tool == "verify"]
         lz = [v for v in large_verifies if v.tool == "zcat"]
         if lv and lz:
