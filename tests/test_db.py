@@ -54,3 +54,20 @@ def test_new_database_from_models_equals_the_migrated_one(tmp_path: Path) -> Non
     assert _schema_differences(migrated) == []
     command.upgrade(alembic_config(make_engine(fresh)), "head")  # nothing left to do
     assert current_revision(make_engine(fresh)) == SCHEMA_HEAD
+
+
+def test_sqlite_page_cache_is_set_per_engine(tmp_path: Path) -> None:
+    """The crawl's engine keeps a small SQLite page cache (crawler.archiving); every
+    other engine keeps SQLite's default, and both keep WAL and foreign keys."""
+    from sqlalchemy import text
+
+    from crawler.archiving import CRAWL_SQLITE_CACHE_KIB
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    open_database(url)
+    for kib, expected in ((None, -2000), (CRAWL_SQLITE_CACHE_KIB, -CRAWL_SQLITE_CACHE_KIB)):
+        sessions = open_database(url, sqlite_cache_kib=kib)
+        with sessions() as session:
+            assert session.execute(text("PRAGMA cache_size")).scalar() == expected
+            assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
