@@ -31,16 +31,16 @@ from scrapy.exceptions import NotConfigured
 log = logging.getLogger(__name__)
 
 
-def young_threshold(raw: object) -> int:
-    """CRAWL_GC_THRESHOLD as a number of allocations (0: Python's default); ValueError
-    naming the setting for anything else."""
+def young_threshold(raw: object, *, given_as: str = "setting CRAWL_GC_THRESHOLD") -> int:
+    """CRAWL_GC_THRESHOLD as a number of allocations (0: Python's default); for anything
+    else a ValueError that names it as `given_as` (the CLI: `--set CRAWL_GC_THRESHOLD`)."""
     try:
-        threshold = int(str(raw).replace("_", "")) if not isinstance(raw, int) else raw
+        threshold = int(str(raw))
     except ValueError:
-        raise ValueError(f"setting CRAWL_GC_THRESHOLD={raw!r}: not a whole number") from None
+        raise ValueError(f"{given_as}={raw!r}: not a whole number") from None
     if threshold < 0:
-        raise ValueError(f"setting CRAWL_GC_THRESHOLD={threshold}: give 0 (Python's default "
-                         "collector) or a number of allocations")
+        raise ValueError(f"{given_as}={threshold}: give 0 (Python's default collector) or a "
+                         "number of allocations")
     return threshold
 
 

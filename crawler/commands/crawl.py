@@ -114,9 +114,9 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
         from crawler.gc_tuning import young_threshold
 
         try:
-            young_threshold(overrides["CRAWL_GC_THRESHOLD"])
+            young_threshold(overrides["CRAWL_GC_THRESHOLD"], given_as="--set CRAWL_GC_THRESHOLD")
         except ValueError as exc:
-            raise BadInput(f"--set {exc.args[0].removeprefix('setting ')}") from None
+            raise BadInput(str(exc)) from None
     if args.ignore_robots:
         overrides["ROBOTSTXT_OBEY"] = False
     if args.sign:
