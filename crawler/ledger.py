@@ -44,6 +44,8 @@ def row_dict(row: Base) -> dict[str, Any]:
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# The same text for dicts whose keys are already in sorted order (canonical_rows)
+_CANONICAL_PRESORTED = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical(row: Base) -> str:
@@ -177,16 +179,22 @@ class ChainWalk:
     head: str = GENESIS
     found: dict[str, tuple[int, str, str]] = field(default_factory=dict)
     issues: list[LedgerIssue] = field(default_factory=list)
+    # with newest=True: (table, row id) -> (seq, fingerprint of the payload) of each
+    # row's newest entry, for check_rows (which otherwise reads them again)
+    newest: dict[tuple[str, str], tuple[int, bytes]] | None = None
 
 
-def walk_chain(session: Session, *, wanted: Iterable[str] = (), batch: int = 2000) -> ChainWalk:
+def walk_chain(session: Session, *, wanted: Iterable[str] = (), batch: int = 2000,
+               newest: bool = False) -> ChainWalk:
     """Recompute every entry's hash and link, in seq order, streaming.
 
     `wanted` are hashes to look for (a published head, the runs' heads); where each
-    was found is in `found` as (seq, table, row_id).
+    was found is in `found` as (seq, table, row_id). With `newest`, also keeps each
+    row's newest entry (`ChainWalk.newest`: 16 bytes of fingerprint per row).
     """
     wanted_set = set(wanted)
-    walk = ChainWalk()
+    walk = ChainWalk(newest={} if newest else None)
+    latest = walk.newest
     expected_prev, prev_seq = GENESIS, None
     rows = session.execute(
         select(LedgerEntry.seq, LedgerEntry.table_name, LedgerEntry.row_id, LedgerEntry.action,
@@ -210,6 +218,8 @@ def walk_chain(session: Session, *, wanted: Iterable[str] = (), batch: int = 200
             walk.issues.append(LedgerIssue("ledger-entry", problem, **where))
         if entry_hash in wanted_set:
             walk.found[entry_hash] = (seq, table, row_id)
+        if latest is not None:
+            latest[table, row_id] = (seq, _fingerprint(payload))
         expected_prev, prev_seq = entry_hash, seq
     walk.head = expected_prev
     return walk
@@ -268,32 +278,46 @@ def canonical_rows(session: Session, table: str, *, batch: int = 1000
     as much; tests/test_verify_ledger.py holds them equal.
     """
     mapper = inspect(_models()[table])
-    attrs = list(mapper.column_attrs)
+    attrs = sorted(mapper.column_attrs, key=lambda attr: attr.key)  # the JSON's key order
     keys = [attr.key for attr in attrs]
     key_at = [keys.index(mapper.get_property_by_column(col).key) for col in mapper.primary_key]
+    dates = [i for i, attr in enumerate(attrs) if _holds_dates(attr.columns[0].type)]
     rows = session.execute(select(*(attr.columns[0] for attr in attrs))
                            .order_by(*mapper.primary_key).execution_options(yield_per=batch))
-    for values in rows:
-        body = {"table": table, "row": {k: _plain(v) for k, v in zip(keys, values, strict=True)}}
-        yield ",".join(str(values[i]) for i in key_at), _CANONICAL.encode(body)
+    encode = _CANONICAL_PRESORTED.encode
+    for row in rows:
+        values = list(row)
+        for i in dates:
+            values[i] = _plain(values[i])
+        body = {"row": dict(zip(keys, values, strict=True)), "table": table}  # sorted keys
+        yield ",".join(str(values[i]) for i in key_at), encode(body)
 
 
 def check_rows(session: Session, *, tables: Iterable[str] = LEDGERED_TABLES,
-               batch: int = 1000) -> Iterator[LedgerIssue]:
+               batch: int = 1000, walk: ChainWalk | None = None) -> Iterator[LedgerIssue]:
     """Each row's canonical serialisation against its newest ledger entry.
 
     Reports rows changed since their newest entry, rows with no entry, and entries
-    whose row is gone. Holds a 16-byte fingerprint per row of one table at a time.
+    whose row is gone. Holds a 16-byte fingerprint per row of one table at a time, or
+    takes every row's from `walk` (walk_chain's with newest=True, same session).
     """
+    walked: dict[str, dict[str, tuple[int, bytes]]] | None = None
+    if walk is not None and walk.newest is not None:
+        walked = {}
+        for (named, row_id), newest_entry in walk.newest.items():
+            walked.setdefault(named, {})[row_id] = newest_entry
     for table in tables:
-        newest_seq = (select(func.max(LedgerEntry.seq)).where(LedgerEntry.table_name == table)
-                      .group_by(LedgerEntry.row_id))
         newest: dict[str, tuple[int, bytes]] = {}
-        for row_id, seq, payload in session.execute(
-            select(LedgerEntry.row_id, LedgerEntry.seq, LedgerEntry.payload)
-            .where(LedgerEntry.seq.in_(newest_seq)).execution_options(yield_per=batch)
-        ):
-            newest[row_id] = (seq, _fingerprint(payload))
+        if walked is not None:
+            newest = walked.pop(table, {})
+        else:
+            newest_seq = (select(func.max(LedgerEntry.seq))
+                          .where(LedgerEntry.table_name == table).group_by(LedgerEntry.row_id))
+            for row_id, seq, payload in session.execute(
+                select(LedgerEntry.row_id, LedgerEntry.seq, LedgerEntry.payload)
+                .where(LedgerEntry.seq.in_(newest_seq)).execution_options(yield_per=batch)
+            ):
+                newest[row_id] = (seq, _fingerprint(payload))
         for key, current in canonical_rows(session, table, batch=batch):
             entry = newest.pop(key, None)
             if entry is None:

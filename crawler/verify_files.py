@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 from crawler.verify_records import (
     CaptureRow,
@@ -84,48 +83,70 @@ def missing_file(name: str, expected: dict[str, Expected]) -> list[Problem]:
                     capture_id=gone.capture_id) for gone in expected.values()]
 
 
+class RowIndex:
+    """A file's rows as the records they point at, indexed for the walk: built once per
+    file in each process that checks parts of it (a worker may check several)."""
+
+    def __init__(self, task: FileTask) -> None:
+        self.expected = task.expected()
+        self.listed = list(self.expected.values())
+        self.order = {rid: i for i, rid in enumerate(self.expected)}
+        self.by_offset = {e.offset: e for e in self.listed if e.offset is not None}
+
+
 @dataclass
 class PartOutcome:
     """What checking the records of one part of a file found (crawler.verify_scan's
-    `scan_file` start/stop): their problems, and which expected records they were,
-    by record id, for `join_parts` to find the rows whose record is in no part."""
+    `scan_file` start/stop): their problems, and which expected records they were —
+    one byte per record the rows point at, in `FileTask.expected()` order, 1 where this
+    part found it — for `join_parts` to find the rows whose record is in no part (a few
+    KB to send back from a worker where a set of record ids was hundreds)."""
 
     scan: FileScan
     problems: list[Problem] = field(default_factory=list)
-    matched: set[str] = field(default_factory=set)
+    matched: bytes = b""
     records: int = 0
 
 
-def check_part(task: FileTask, scan: FileScan, records: Iterable[ScannedRecord]) -> PartOutcome:
-    """Walk the records of the file, or of one part of it, against the file's rows."""
-    expected = task.expected()
+def check_part(task: FileTask, scan: FileScan, records: Iterable[ScannedRecord],
+               index: RowIndex | None = None) -> PartOutcome:
+    """Walk the records of the file, or of one part of it, against the file's rows
+    (`index`: the rows indexed, when the caller keeps them for several parts)."""
+    rows = index or RowIndex(task)
+    order, listed, by_offset = rows.order, rows.listed, rows.by_offset
+    matched = bytearray(len(listed))
     part = PartOutcome(scan)
     problems = part.problems
     name = task.path.name
-    by_offset = {e.offset: e for e in expected.values() if e.offset is not None}
     for rec in records:
         part.records += 1
         rid = rec.record_id
-        exp = expected.pop(rid, None) if rid else None
-        where: dict[str, Any] = {"file": name, "offset": rec.offset, "record_id": rid,
-                                 "capture_id": exp.capture_id if exp else None}
-        for kind, message in record_findings(rec):
-            problems.append(Problem(kind, message, **where))
-        if exp is not None:
-            part.matched.add(exp.record_id)
-            for kind, message in compare(rec, exp):
-                problems.append(Problem(kind, message, **where))
+        at = order.get(rid) if rid else None
+        if at is not None and matched[at]:  # a second copy in this part: as if unreferenced
+            at = None
+        found = record_findings(rec)
+        if at is not None:
+            matched[at] = 1
+            exp = listed[at]
+            found += compare(rec, exp)
+            if found:
+                problems += [Problem(kind, message, file=name, offset=rec.offset,
+                                     record_id=rid, capture_id=exp.capture_id)
+                             for kind, message in found]
             continue
         there = by_offset.get(rec.offset)
         hint = (f"; the database expects {there.record_id} at this offset"
                 if there and there.record_id != rid else "")
-        problems.append(Problem("record-unreferenced", f"no row points to this "
-                                f"{rec.record_type} record ({rec.header('WARC-Target-URI')}){hint}",
-                                **where))
+        found.append(("record-unreferenced", f"no row points to this {rec.record_type} record "
+                      f"({rec.header('WARC-Target-URI')}){hint}"))
+        problems += [Problem(kind, message, file=name, offset=rec.offset, record_id=rid)
+                     for kind, message in found]
+    part.matched = bytes(matched)
     return part
 
 
-def join_parts(task: FileTask, parts: list[PartOutcome]) -> FileOutcome | None:
+def join_parts(task: FileTask, parts: list[PartOutcome],
+               index: RowIndex | None = None) -> FileOutcome | None:
     """The file's outcome from its parts' (in file order), exactly as one walk over the
     whole file would have found it; None where the parts do not join up — a part did
     not begin where the one before it ended (a gzip header inside a whole member just
@@ -134,24 +155,26 @@ def join_parts(task: FileTask, parts: list[PartOutcome]) -> FileOutcome | None:
     for before, after in pairwise(parts):
         if before.scan.ended != after.scan.began:
             return None
-    matched: set[str] = set()
-    for part in parts:
-        if not matched.isdisjoint(part.matched):
+    rows = index or RowIndex(task)
+    seen = 0
+    for part in parts:  # one byte per expected record, 0 or 1: disjoint parts add up
+        found = int.from_bytes(part.matched, "little")
+        if seen & found:
             return None
-        matched |= part.matched
+        seen |= found
+    matched = seen.to_bytes(len(rows.listed), "little")
     first, last = parts[0].scan, parts[-1].scan
     scan = FileScan(task.path, sha256=first.sha256, size=first.size,
                     truncated_at=last.truncated_at,
                     corrupt=[c for part in parts for c in part.scan.corrupt], ended=last.ended)
-    expected = task.expected()
-    outcome = FileOutcome(captures=captures_in(expected), bytes=scan.size,
+    outcome = FileOutcome(captures=captures_in(rows.expected), bytes=scan.size,
                           records=sum(part.records for part in parts))
     problems = outcome.problems
     for part in parts:
         problems += part.problems
     name = task.path.name
-    for rid, exp in expected.items():
-        if rid not in matched:
+    for exp, found in zip(rows.listed, matched, strict=True):
+        if not found:
             problems.append(Problem("record-missing", f"the row's {exp.kind} record is not in "
                                     f"the file (the row says offset {exp.offset})", file=name,
                                     offset=exp.offset, record_id=exp.record_id,
@@ -164,7 +187,8 @@ def join_parts(task: FileTask, parts: list[PartOutcome]) -> FileOutcome | None:
 
 def check_file(task: FileTask, scan: FileScan, records: Iterable[ScannedRecord]) -> FileOutcome:
     """Walk the whole file's records (as `records` yields them, filling `scan`)."""
-    outcome = join_parts(task, [check_part(task, scan, records)])
+    rows = RowIndex(task)
+    outcome = join_parts(task, [check_part(task, scan, records, rows)], rows)
     assert outcome is not None  # one part always joins
     return outcome
 

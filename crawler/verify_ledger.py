@@ -41,12 +41,12 @@ def check_ledger(session: Session, runs: Sequence[CrawlRun], report: Report, *,
     wanted = {run.ledger_head for run in runs if run.ledger_head}
     if expect_head:
         wanted.add(expect_head)
-    walk = ledger.walk_chain(session, wanted=wanted)
+    walk = ledger.walk_chain(session, wanted=wanted, newest=True)
     report.ledger_entries, report.ledger_head = walk.entries, walk.head
     for issue in walk.issues:
         report.add(issue.kind, f"ledger entry seq {issue.seq} ({issue.table} row "
                    f"{issue.row_id}): {issue.message}")
-    for issue in ledger.check_rows(session):
+    for issue in ledger.check_rows(session, walk=walk):
         capture_id = int(issue.row_id) if issue.table == "captures" and issue.row_id else None
         report.add(issue.kind, f"{issue.table} row {issue.row_id}: {issue.message}",
                    capture_id=capture_id)
@@ -105,12 +105,13 @@ def _check_runs(session: Session, runs: Sequence[CrawlRun], walk: ledger.ChainWa
 
 def check_seed_copies(session: Session, collection: Collection, report: Report) -> None:
     """Each recorded seed copy in seeds/ still hashes to its recorded SHA-256."""
-    for seed in session.scalars(select(SeedRow).order_by(SeedRow.id)):
-        if not seed.copy_file:
-            continue
-        path = collection.seeds_dir / seed.copy_file
+    copies = session.execute(  # the columns only: a crawl has thousands of seeds, few copies
+        select(SeedRow.id, SeedRow.copy_file, SeedRow.copy_sha256)
+        .where(SeedRow.copy_file.is_not(None), SeedRow.copy_file != "").order_by(SeedRow.id))
+    for seed_id, copy_file, copy_sha256 in copies:
+        path = collection.seeds_dir / str(copy_file)
         if not path.exists():
-            report.add("seed-copy", f"seed {seed.id}: its copy {seed.copy_file} is missing")
-        elif seed.copy_sha256 and sha256_file(path) != seed.copy_sha256:
-            report.add("seed-copy", f"seed {seed.id}: {seed.copy_file} hashes to "
-                       f"{sha256_file(path)}, the database says {seed.copy_sha256}")
+            report.add("seed-copy", f"seed {seed_id}: its copy {copy_file} is missing")
+        elif copy_sha256 and sha256_file(path) != copy_sha256:
+            report.add("seed-copy", f"seed {seed_id}: {copy_file} hashes to "
+                       f"{sha256_file(path)}, the database says {copy_sha256}")

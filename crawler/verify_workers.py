@@ -10,13 +10,17 @@ back, and the main process's imports and queries hold it.)
 
 The main process names the files it will want, in order (`scan`). A file of at
 least 2 x MIN_PART bytes is cut into parts at byte offsets (`plan_parts`), up to
-one per worker, so that one large file keeps every CPU busy: each part is walked
-from the first gzip member at or after its start (crawler.verify_scan.scan_file),
-and the part from offset 0 also hashes the whole file. Each part is given to a
-worker, which starts reading the first of its parts at once and keeps the records
-(at most BUFFER_RECORDS of them) until that file's rows arrive. Then the main
-process hands over each file's rows (`submit`, a crawler.verify_files.FileTask);
-the workers compare the records they kept and, streaming, the rest of their parts
+PARTS_PER_WORKER per worker, so that one large file keeps every CPU busy to the end
+(the records of a crawl's WARC file are not spread evenly: pages first, their
+images later; the parts go out in snake order, see `_least_loaded`): each part is
+walked from the first gzip member at or after its start
+(crawler.verify_scan.scan_file), and the part from offset 0 also hashes the whole
+file. Each part is given to a worker, which starts reading the first of its parts
+at once and keeps the records (at most BUFFER_RECORDS of them) until that file's
+rows arrive. Then the main process hands over each file's rows (`submit`, a
+crawler.verify_files.FileTask, pickled once and sent once to each worker that
+checks a part of the file) and one small message per part; the workers compare the
+records they kept and, streaming, the rest of their parts
 (crawler.verify_files.check_part) and send back only the problems. The parts'
 outcomes are joined in the main process (crawler.verify_files.join_parts), which
 checks that each part began where the one before it ended: if they do not join (a
@@ -41,6 +45,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -49,6 +54,7 @@ from crawler.verify_files import (
     FileOutcome,
     FileTask,
     PartOutcome,
+    RowIndex,
     check_file,
     check_part,
     join_parts,
@@ -60,6 +66,7 @@ READ_AHEAD = 1  # parts given to a worker beyond the one it is checking
 MAX_WORKERS = 8  # by default: more would wait on the disk, and their buffers add up
 GC_THRESHOLD = 50_000  # allocations between young collections in a worker (default 700)
 MIN_PART = 8 << 20  # bytes: a smaller part costs more in start-up than it saves
+PARTS_PER_WORKER = 4  # a large file is cut into up to this many parts per worker
 
 
 @dataclass(frozen=True)
@@ -71,13 +78,13 @@ class Part:
     stop: int | None = None
 
 
-def plan_parts(path: Path, workers: int, min_part: int = MIN_PART) -> list[Part]:
-    """The file cut into up to `workers` parts of at least `min_part` bytes each."""
+def plan_parts(path: Path, parts: int, min_part: int = MIN_PART) -> list[Part]:
+    """The file cut into up to `parts` parts of at least `min_part` bytes each."""
     try:
         size = path.stat().st_size
     except OSError:  # gone: the check reports it
         return [Part(path)]
-    n = max(1, min(workers, size // max(1, min_part)))
+    n = max(1, min(parts, size // max(1, min_part)))
     cuts = [size * i // n for i in range(1, n)]
     return [Part(path, start, stop) for start, stop in zip([0, *cuts], [*cuts, None], strict=True)]
 
@@ -137,8 +144,8 @@ class _Reading:
 
 
 def _serve(conn: Connection, progress: Any) -> None:
-    """Answer the main process: ("scan", part), ("drop", part), ("check", part, task),
-    ("stop",)."""
+    """Answer the main process: ("scan", part), ("drop", part), ("rows", task) — the
+    file whose parts the checks that follow are of —, ("check", part), ("stop",)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
     # Records are kept by the thousand and make no reference cycles: collect rarely, and
     # never walk what was inherited from the main process (measured: ~15 % of the CPU).
@@ -150,6 +157,8 @@ def _serve(conn: Connection, progress: Any) -> None:
 
     queued: deque[Part] = deque()
     reading: _Reading | None = None
+    task: FileTask | None = None
+    rows: RowIndex | None = None
     while True:
         if reading is None and queued:
             reading = _Reading(queued.popleft(), advance)
@@ -171,8 +180,10 @@ def _serve(conn: Connection, progress: Any) -> None:
             elif message[1] in queued:
                 queued.remove(message[1])
             continue
+        if message[0] == "rows":
+            task, rows = message[1], None
+            continue
         part: Part = message[1]
-        task: FileTask = message[2]
         if reading is not None and reading.part == part:
             current, reading = reading, None
         else:  # not read ahead here: read it now (what was read ahead stays kept)
@@ -180,7 +191,9 @@ def _serve(conn: Connection, progress: Any) -> None:
             if part in queued:
                 queued.remove(part)
         try:
-            conn.send(("done", check_part(task, current.scan, current.records())))
+            assert task is not None and task.path == part.path, "a check before its rows"
+            rows = rows or RowIndex(task)
+            conn.send(("done", check_part(task, current.scan, current.records(), rows)))
         except Exception as exc:  # noqa: BLE001 - the main process raises it
             conn.send(("error", exc))
 
@@ -195,7 +208,9 @@ class _Worker:
     progress: Any
     reported: int = 0  # bytes read that on_bytes was told about
     given: list[Part] = field(default_factory=list)  # asked to read, not yet submitted
-    busy: bool = False  # a check was sent and its outcome not yet received
+    pending: int = 0  # checks sent whose outcomes are not yet received
+    holds: Path | None = None  # the file whose rows it was sent last
+    chosen: int = 0  # when it was last given a part (FileChecker._least_loaded)
 
 
 @dataclass
@@ -223,6 +238,7 @@ class FileChecker:
         self._given: dict[Part, _Worker] = {}
         self._wanted: list[Part] = []
         self._submitted: deque[_Submitted] = deque()
+        self._chosen = 0  # parts handed out so far (_least_loaded)
         if workers:
             context = multiprocessing.get_context("fork")
             for _ in range(workers):
@@ -256,7 +272,8 @@ class FileChecker:
     def parts(self, path: Path) -> list[Part]:
         """How this file is (or will be) cut: planned once, when it is first named."""
         if path not in self._plans:
-            self._plans[path] = plan_parts(path, max(1, self.workers), self.min_part)
+            self._plans[path] = plan_parts(path, max(1, self.workers) * PARTS_PER_WORKER,
+                                           self.min_part)
         return self._plans[path]
 
     def scan(self, paths: Iterable[Path]) -> None:
@@ -274,21 +291,31 @@ class FileChecker:
         self._give()
 
     def _least_loaded(self) -> _Worker:
-        return min(self._workers, key=lambda w: len(w.given) + w.busy)
+        """The worker with the fewest parts to read or check; of equals, the one given a
+        part last. The parts of a large file then go out in snake order (two workers:
+        0 1 1 0 0 1 1 0), which evens out a file whose records grow or shrink along it
+        (a crawl fetches pages first and their images later)."""
+        worker = min(self._workers, key=lambda w: (len(w.given) + w.pending, -w.chosen))
+        self._chosen += 1
+        worker.chosen = self._chosen
+        return worker
 
     def _give(self) -> None:
         """Hand wanted parts to the workers with the fewest, up to READ_AHEAD + 1 each."""
         while self._workers and self._wanted:
-            worker = self._least_loaded()
-            if len(worker.given) + worker.busy > READ_AHEAD:
+            if min(len(w.given) + w.pending for w in self._workers) > READ_AHEAD:
                 return
+            worker = self._least_loaded()
             part = self._wanted.pop(0)
             worker.given.append(part)
             self._given[part] = worker
             worker.conn.send(("scan", part))
 
     def submit(self, task: FileTask) -> None:
-        """Check this file against its rows; waits only while a worker it needs is busy."""
+        """Check this file against its rows. Each worker that checks a part of it is
+        sent the rows once (pickled once for all of them), then one small message per
+        part; before the rows, it waits for the worker's earlier checks to come back
+        (a large message both ways at once could fill both pipes)."""
         if not self._workers:
             scan = FileScan(task.path)
             records = scan_file(task.path, scan, on_bytes=self.on_bytes)
@@ -296,6 +323,7 @@ class FileChecker:
             return
         entry = _Submitted(task, [], [])
         self._submitted.append(entry)
+        rows: bytes | None = None
         for part in self.parts(task.path):
             worker = self._given.pop(part, None)
             if worker is None:
@@ -304,10 +332,15 @@ class FileChecker:
                 worker.given.remove(part)
             if part in self._wanted:
                 self._wanted.remove(part)
-            while worker.busy:  # one check per worker at a time: no pipe fills up both ways
-                self._receive_oldest()
-            worker.conn.send(("check", part, task))
-            worker.busy = True
+            if worker.holds != task.path:
+                while worker.pending:
+                    self._receive_oldest()
+                if rows is None:
+                    rows = bytes(ForkingPickler.dumps(("rows", task)))
+                worker.conn.send_bytes(rows)
+                worker.holds = task.path
+            worker.conn.send(("check", part))
+            worker.pending += 1
             entry.workers.append(worker)
             entry.parts.append(None)
         self._give()
@@ -343,7 +376,7 @@ class FileChecker:
                 raise RuntimeError(f"verify worker process {worker.process.pid} died "
                                    f"(exit code {worker.process.exitcode})")
         status, value = worker.conn.recv()
-        worker.busy = False
+        worker.pending -= 1
         self._report_progress()
         if status == "error":
             raise value

@@ -262,3 +262,20 @@ def test_unrecorded_file_is_caught(crawled_copy: CrawledCollection, name: str) -
     (crawled_copy.root / "archive" / name).write_bytes(warc_path(crawled_copy).read_bytes())
     code, out = verify(crawled_copy)
     assert code == 1 and any(name in line for line in problem_lines(out, "file-unrecorded")), out
+
+
+def test_edited_and_missing_seed_copies_are_caught(crawled_copy: CrawledCollection) -> None:
+    copies = sql(crawled_copy, "SELECT id, copy_file FROM seeds WHERE copy_file IS NOT NULL "
+                 "AND copy_file != '' ORDER BY id")
+    assert len(copies) >= 2, copies
+    (edited_id, edited), (gone_id, gone) = copies[0], copies[1]
+    seeds_dir = crawled_copy.root / "seeds"
+    with (seeds_dir / edited).open("a", encoding="utf-8") as fh:
+        fh.write("\nA sentence added after the collection was made.\n")
+    (seeds_dir / gone).unlink()
+    code, out = verify(crawled_copy)
+    assert code == 1
+    lines = problem_lines(out, "seed-copy")
+    assert len(lines) == 2, out
+    assert f"seed {edited_id}: {edited} hashes to" in lines[0], out
+    assert f"seed {gone_id}: its copy {gone} is missing" in lines[1], out

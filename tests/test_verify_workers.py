@@ -311,3 +311,26 @@ def test_a_large_file_is_read_by_every_worker(crawled: CrawledCollection, tmp_pa
         outcome = checker.outcome()
     assert outcome == one_walk(task) and outcome.problems == []
     assert sum(seen) == size  # every byte counted once, by the part it lies in
+
+
+def test_more_parts_than_workers_go_out_in_snake_order(crawled: CrawledCollection,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    path = files_of(crawled.root)[0]
+    task = crawled_task(crawled, path)
+    size = path.stat().st_size
+    chosen: list[int] = []
+    least_loaded = FileChecker._least_loaded
+
+    def spy(self: FileChecker) -> Any:
+        worker = least_loaded(self)
+        chosen.append(self._workers.index(worker))
+        return worker
+
+    monkeypatch.setattr(FileChecker, "_least_loaded", spy)
+    with FileChecker(2, min_part=size // 8) as checker:
+        assert len(checker.parts(path)) == 8
+        checker.scan([path])
+        checker.submit(task)
+        outcome = checker.outcome()
+    assert outcome == one_walk(task) and outcome.problems == []
+    assert chosen == [0, 1, 1, 0, 0, 1, 1, 0]
