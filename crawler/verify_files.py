@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from crawler.verify_records import (
     CaptureRow,
@@ -52,6 +53,11 @@ class FileTask:
     row: FileRow
     captures: list[CaptureRow]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with the rows as plain tuples: pickle writes those in C, where each
+        NamedTuple costs a Python call (a worker gets thousands of rows per file)."""
+        return _task, (self.path, self.row, [tuple(row) for row in self.captures])
+
     @property
     def final(self) -> bool:
         return self.path.name == self.row.name
@@ -69,6 +75,10 @@ class FileOutcome:
     records: int = 0
     captures: int = 0
     bytes: int = 0
+
+
+def _task(path: Path, row: FileRow, captures: list[tuple[Any, ...]]) -> FileTask:
+    return FileTask(path, row, [CaptureRow._make(values) for values in captures])
 
 
 def captures_in(expected: dict[str, Expected]) -> int:

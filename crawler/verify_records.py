@@ -83,9 +83,9 @@ class CaptureRow(NamedTuple):
     redirect_from_record: str | None = None
 
 
-@dataclass(frozen=True)
-class Expected:
-    """A record some row points at: which kind, where, and the row's context."""
+class Expected(NamedTuple):
+    """A record some row points at: which kind, where, and the row's context. A
+    NamedTuple: three are made per capture for every file checked."""
 
     kind: str  # response, request, metadata or warcinfo
     record_id: str
