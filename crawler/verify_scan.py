@@ -247,8 +247,12 @@ class _RecordParser:
 
     Fed the inflated bytes of one gzip member in pieces (usually the whole record at
     once); it hashes slices of what it is given through memoryviews, so a record's
-    bytes are not copied on their way to the hashes.
+    bytes are not copied on their way to the hashes. One per record: slots.
     """
+
+    __slots__ = ("head", "state", "warc", "http", "remaining", "block_length", "block_hash",
+                 "payload_hash", "payload_sha256", "payload_length", "http_head",
+                 "expects_http", "body", "tail", "tail_bytes", "errors")
 
     def __init__(self) -> None:
         self.head = b""

@@ -209,7 +209,8 @@ class _Worker:
     reported: int = 0  # bytes read that on_bytes was told about
     given: list[Part] = field(default_factory=list)  # asked to read, not yet submitted
     pending: int = 0  # checks sent whose outcomes are not yet received
-    holds: Path | None = None  # the file whose rows it was sent last
+    holds: FileTask | None = None  # the task whose rows it was sent last (two rows may
+    # name one file: each task is sent, not each path)
     chosen: int = 0  # when it was last given a part (FileChecker._least_loaded)
 
 
@@ -332,13 +333,13 @@ class FileChecker:
                 worker.given.remove(part)
             if part in self._wanted:
                 self._wanted.remove(part)
-            if worker.holds != task.path:
+            if worker.holds is not task:
                 while worker.pending:
                     self._receive_oldest()
                 if rows is None:
                     rows = bytes(ForkingPickler.dumps(("rows", task)))
                 worker.conn.send_bytes(rows)
-                worker.holds = task.path
+                worker.holds = task
             worker.conn.send(("check", part))
             worker.pending += 1
             entry.workers.append(worker)

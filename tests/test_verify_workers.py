@@ -334,3 +334,21 @@ def test_more_parts_than_workers_go_out_in_snake_order(crawled: CrawledCollectio
         outcome = checker.outcome()
     assert outcome == one_walk(task) and outcome.problems == []
     assert chosen == [0, 1, 1, 0, 0, 1, 1, 0]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_one_file_submitted_twice_is_checked_against_each_tasks_rows(
+        crawled: CrawledCollection, workers: int) -> None:
+    """Two warc_files rows may name one file: each submission is checked against its own
+    rows, even by a worker that holds the rows of the same path already."""
+    path = files_of(crawled.root)[0]
+    with_rows, without = crawled_task(crawled, path), task(path)
+    size = path.stat().st_size
+    with FileChecker(workers, min_part=size // 4) as checker:
+        checker.scan([path, path])
+        checker.submit(with_rows)
+        checker.submit(without)
+        first, second = checker.outcome(), checker.outcome()
+    assert first == one_walk(with_rows) and first.problems == []
+    assert second == one_walk(without)
+    assert {p.kind for p in second.problems} >= {"record-unreferenced"}
