@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 FETCH_HEADER = struct.Struct("!QQ")
 EVENT_HEADER = struct.Struct("!Q")
-READ_SIZE = 1 << 20
+READ_SIZE = 1 << 18  # bytes asked of the pipe per read (a larger frame: all of it at once)
 PIPE_SIZE = 1 << 20  # asked of the kernel for the pipe into this process (Linux)
 
 
