@@ -1,7 +1,7 @@
 """Verify a collection: every provenance row against the archived bytes, and the ledger.
 
 Reads every WARC file (in worker processes, one per CPU, that start reading while
-the database is still being opened; a large file in parts, one per worker);
+the database is still being opened; a large file in parts, several per worker);
 recomputes file SHA-256 and size, every record's block and payload digests, and
 compares them with the WARC headers and the database; recomputes the ledger chain
 and every row against its newest entry.
