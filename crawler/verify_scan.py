@@ -91,9 +91,6 @@ class ScannedRecord(NamedTuple):
     body: bytes | None = None  # warcinfo and metadata bodies (small)
     errors: tuple[str, ...] = ()
 
-    def __reduce__(self) -> tuple[Any, ...]:  # as a plain tuple: several times faster to load
-        return ScannedRecord, tuple(self)
-
     def header(self, name: str) -> str | None:
         return self.warc_headers.get_header(name) if self.warc_headers is not None else None
 
