@@ -11,9 +11,11 @@ same schema: tests/test_db.py compares them).
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import operator
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -170,22 +172,46 @@ def open_database(url: str, *, upgrade_schema: bool = True,
     return sessionmaker(engine, expire_on_commit=False)
 
 
+#: bound parameters per multi-row INSERT: SQLite's limit before 3.32 (later: 32,766)
+MULTI_ROW_PARAMS = 999
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """BulkInsert's statement for one dialect."""
+
+    sql: str  # one row
+    names: tuple[str, ...]  # the row's values in the order the statement binds them
+    positional: bool
+    processors: tuple[Any, ...]  # SQLAlchemy's bind processor per name, or None
+    values: str | None  # "(?, ?, ...)": a qmark driver gets many rows per statement
+    chunk: int  # rows per multi-row statement (a power of two; 1: executemany only)
+
+
 class BulkInsert:
-    """INSERT of many rows straight through the DB-API's executemany.
+    """INSERT of many rows straight through the DB-API.
 
     SQLAlchemy Core's executemany builds every row's parameters in Python, column by
     column (most of the crawl process's time per capture); this compiles the statement
     once per dialect, takes SQLAlchemy's own bind processors of the columns that have
     one (UTC datetimes), and hands the driver plain tuples or dicts. Rows are dicts
     holding every key given; the values stored are exactly what Core would store.
+
+    With a qmark driver (sqlite3) rows go in as multi-row INSERTs of `chunk`, `chunk`/2,
+    ... 1 rows (at most MULTI_ROW_PARAMS values each): sqlite3's executemany steps the
+    statement once per row and gives up the interpreter lock for every step, and the
+    crawl's collector thread shares that lock with the reactor (BENCHMARKS.md). Powers
+    of two keep the distinct statements the driver prepares and caches to a handful
+    (a statement per row count held ~70 MB once: BENCHMARKS.md, "Memory"). Other
+    drivers (psycopg: named parameters, its own batching) keep executemany.
     """
 
     def __init__(self, table: Table, keys: Sequence[str]) -> None:
         self.table = table
         self.keys = tuple(keys)
-        self._compiled: dict[str, tuple[str, tuple[str, ...], bool, tuple[Any, ...]]] = {}
+        self._compiled: dict[str, _Compiled] = {}
 
-    def _for(self, dialect: Dialect) -> tuple[str, tuple[str, ...], bool, tuple[Any, ...]]:
+    def _for(self, dialect: Dialect) -> _Compiled:
         key = f"{dialect.name}+{dialect.driver}"
         if key not in self._compiled:
             compiled = insert(self.table).inline().compile(dialect=dialect,
@@ -193,15 +219,23 @@ class BulkInsert:
             names = tuple(compiled.positiontup or ()) if dialect.positional else self.keys
             processors = tuple(self.table.c[name].type.dialect_impl(dialect)
                                .bind_processor(dialect) for name in names)
-            self._compiled[key] = (str(compiled), names, dialect.positional, processors)
+            sql = str(compiled)
+            values = "(" + ", ".join(["?"] * len(names)) + ")"
+            chunk = 1
+            if dialect.paramstyle == "qmark" and sql.endswith(" VALUES " + values):
+                while chunk * 2 * len(names) <= MULTI_ROW_PARAMS:
+                    chunk *= 2
+            self._compiled[key] = _Compiled(sql, names, dialect.positional, processors,
+                                            values if chunk > 1 else None, chunk)
         return self._compiled[key]
 
     def execute(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
         connection = session.connection()
-        sql, names, positional, processors = self._for(connection.dialect)
-        processed = [(i, p) for i, p in enumerate(processors) if p is not None]
+        statement = self._for(connection.dialect)
+        names, positional = statement.names, statement.positional
+        processed = [(i, p) for i, p in enumerate(statement.processors) if p is not None]
         values = operator.itemgetter(*names)
         params: list[Any] = []
         for row in rows:
@@ -214,4 +248,17 @@ class BulkInsert:
                     row_values[i] = process(row_values[i])
             params.append(tuple(row_values) if positional
                           else dict(zip(names, row_values, strict=True)))
-        connection.exec_driver_sql(sql, params)
+        if statement.values is None:
+            connection.exec_driver_sql(statement.sql, params)
+            return
+        start, size = 0, statement.chunk
+        while start < len(params):
+            while size > len(params) - start:
+                size //= 2
+            batch = params[start:start + size]
+            if size == 1:
+                connection.exec_driver_sql(statement.sql, batch)
+            else:
+                sql = statement.sql + ", " + ", ".join([statement.values] * (size - 1))
+                connection.exec_driver_sql(sql, tuple(itertools.chain.from_iterable(batch)))
+            start += size

@@ -124,7 +124,8 @@ def append_values(session: Session, model: type[Base], rows: Sequence[Mapping[st
     """`append` for rows inserted as column values (SQLAlchemy Core, no ORM object per
     row): each dict holds every mapped column, the primary key included. The entries
     are exactly those `append` makes for the same rows loaded as objects (see
-    tests/test_ledger.py), built with one JSON encoder and inserted in one executemany.
+    tests/test_ledger.py), built with one JSON encoder and inserted together
+    (`crawler.db.BulkInsert`).
     """
     if not rows:
         return head(session)

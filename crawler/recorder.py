@@ -225,8 +225,8 @@ class Recorder:
         self.stats.commits += 1
 
     def _insert(self, chunk: list[Written]) -> list[dict[str, Any]]:
-        """Insert capture rows (one DB-API executemany: one prepared statement, no ORM
-        object per capture, `crawler.db.BulkInsert`), then read back their ids.
+        """Insert capture rows (`crawler.db.BulkInsert`: a few prepared statements, no ORM
+        object per capture), then read back their ids.
 
         The ids are this run's rows above the highest id seen so far, matched by metadata
         record id (unique per capture): only this recorder inserts this run's captures,
