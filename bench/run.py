@@ -13,8 +13,10 @@ and over each archive run's WARC files, alternating: `crawler verify` (when the
 command exists) against `zcat FILE | sha256sum`. Pages/s = seed pages fetched /
 crawl phase (bench/stats.py: spider open to spider close, start-up excluded). Peak
 RSS is the peak of the summed RSS of the child and its descendants (the WARC writer
-process), sampled every 0.1 s. Prints a table; a full run (no --quick)
-writes it into BENCHMARKS.md between the `bench:results` markers.
+process), sampled every 0.1 s. Each crawl also records the host's steal time while it
+ran (/proc/stat: CPU time the hypervisor gave other guests), and the table gives the
+ratio within each alternated pair, so a noisy host shows as such. Prints a table; a
+full run (no --quick) writes it into BENCHMARKS.md between the `bench:results` markers.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class CrawlRun:
     collection: Path | None = None
     warc_mb: float = 0.0
     pss_mb: float = 0.0  # peak of the summed PSS of the process tree
+    steal: float = 0.0  # CPU seconds the hypervisor gave other guests while it ran (all CPUs)
 
     @property
     def pps(self) -> float:
@@ -239,11 +242,24 @@ def new_collection(work: Path, name: str, base_url: str, pages: int) -> Path:
     return root
 
 
+def steal_seconds() -> float:
+    """CPU time the hypervisor ran something else while this guest's CPUs wanted it,
+    summed over the CPUs, since boot (Linux /proc/stat; 0 where there is none). On a
+    shared virtual machine it is the noise in every timing here made visible."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK") if fields[0] == "cpu" else 0.0
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def crawl(arm: str, *, work: Path, name: str, base_url: str, pages: int,
           extra: dict[str, str], via: str) -> CrawlRun:
     root = new_collection(work, name, base_url, pages)
     cmd = command(arm, root, extra, via=via)
+    steal = steal_seconds()
     wall, cpu, rss, pss, code = timed_child(cmd, log=root / "output.log")
+    steal = steal_seconds() - steal
     stats_file = root / "stats.json"
     stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
     run = CrawlRun(arm, int(stats.get("bench/pages", 0)),
@@ -251,6 +267,7 @@ def crawl(arm: str, *, work: Path, name: str, base_url: str, pages: int,
                    sorted((root / "archive").glob("*.warc.gz")), root)
     run.warc_mb = sum(p.stat().st_size for p in run.warcs) / 1e6
     run.pss_mb = pss
+    run.steal = steal
     if run.pages != pages or code not in (0,):
         tail = (root / "output.log").read_text(errors="replace")[-2000:]
         print(f"  !! {arm} {name}: {run.pages}/{pages} pages, exit {code}\n{tail}", flush=True)
@@ -299,7 +316,7 @@ def verify_runs(run: CrawlRun, *, first: str) -> list[VerifyRun]:
 def say_crawl(label: str, run: CrawlRun) -> None:
     print(f"{label} {run.arm:8s} {run.pages} pages in {run.seconds:6.2f} s = "
           f"{run.pps:6.1f} pages/s, cpu {run.stats.get('bench/crawl_cpu_seconds', 0):6.1f} s, "
-          f"peak RSS {run.rss_mb:6.1f} MB", flush=True)
+          f"peak RSS {run.rss_mb:6.1f} MB, host steal {run.steal:5.1f} s", flush=True)
 
 
 def say_verify(label: str, v: VerifyRun) -> None:
@@ -361,6 +378,11 @@ def fmt_runs(values: list[float], spec: str = ".1f") -> str:
     return " / ".join(format(v, spec) for v in values)
 
 
+def pairs(plain: list[CrawlRun], arch: list[CrawlRun]) -> str:
+    """archive pages/s over plain's within each repeat (the two ran back to back)."""
+    return fmt_runs([a.pps / p.pps for p, a in zip(plain, arch, strict=False) if p.pps], ".2f")
+
+
 def report(*, args: argparse.Namespace, server: Server, extra: dict[str, str],
            archive_extra: dict[str, str],
            switches: dict[str, str], runs: list[CrawlRun], large: list[CrawlRun],
@@ -383,6 +405,9 @@ def report(*, args: argparse.Namespace, server: Server, extra: dict[str, str],
     add("|---|---|---|---|")
     add(f"| pages/s, N={n} (median; runs) | {p_pps:.1f} ({fmt_runs([r.pps for r in plain])}) "
         f"| {a_pps:.1f} ({fmt_runs([r.pps for r in arch])}) | **{a_pps / p_pps:.3f}x** |")
+    add(f"| the ratio within each alternated pair, N={n} | | | {pairs(plain, arch)} |")
+    add(f"| host steal time during each crawl, CPU s (both CPUs; runs) "
+        f"| {fmt_runs([r.steal for r in plain])} | {fmt_runs([r.steal for r in arch])} | |")
     add(f"| crawl phase s, N={n} (median) | {med([r.seconds for r in plain]):.2f} "
         f"| {med([r.seconds for r in arch]):.2f} | |")
     p_cpu = med([r.stats.get("bench/crawl_cpu_seconds", 0) / max(r.pages, 1) * 1000
@@ -399,7 +424,10 @@ def report(*, args: argparse.Namespace, server: Server, extra: dict[str, str],
     a_re = med([per_k(r, "bench/reactor_cpu_seconds") for r in arch])
     a_wr = med([per_k(r, "bench/writer_cpu_seconds") for r in arch])
     add(f"| of which the reactor thread | {p_re:.2f} | {a_re:.2f} | {a_re / p_re:.2f}x |")
+    a_co = med([per_k(r, "archive/collector_cpu_seconds") for r in arch])
     add(f"| of which the WARC writer process | - | {a_wr:.2f} | |")
+    add(f"| of which the recorder's collector thread (capture rows, ledger, commits) | - "
+        f"| {a_co:.2f} | |")
 
     def gc_k(run: CrawlRun) -> float:
         return sum(per_k(run, f"bench/gc_seconds/{gen}") for gen in range(3))
@@ -448,6 +476,10 @@ def report(*, args: argparse.Namespace, server: Server, extra: dict[str, str],
         add(f"| pages/s, N={args.large_pages} (median; runs) | {lpp:.1f} "
             f"({fmt_runs([r.pps for r in lp])}) | {lap:.1f} ({fmt_runs([r.pps for r in la])}) "
             f"| **{lap / lpp:.3f}x** |")
+        add(f"| the ratio within each alternated pair, N={args.large_pages} | | "
+            f"| {pairs(lp, la)} |")
+        add(f"| host steal time during each crawl, CPU s, N={args.large_pages} "
+            f"| {fmt_runs([r.steal for r in lp])} | {fmt_runs([r.steal for r in la])} | |")
         lp_re = med([per_k(r, "bench/reactor_cpu_seconds") for r in lp])
         la_re = med([per_k(r, "bench/reactor_cpu_seconds") for r in la])
         add(f"| reactor-thread CPU s per 1000 pages, N={args.large_pages} | {lp_re:.2f} "

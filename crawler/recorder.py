@@ -66,6 +66,7 @@ class RecorderStats(WriterStats):
     commits: int = 0
     submit_seconds: float = 0.0  # the reactor's time handing fetches over (a full pipe too)
     submit_cpu_seconds: float = 0.0  # of which on the CPU (the rest: waiting for the writer)
+    collector_cpu_seconds: float = 0.0  # the collector thread's CPU (its commits, the ledger)
 
 
 class Recorder:
@@ -152,7 +153,12 @@ class Recorder:
     def _collect(self) -> None:
         """Apply the writer's events to the database, in the order it sent them."""
         assert self._process.stdout is not None
-        reader = FrameReader(self._process.stdout.fileno())
+        try:
+            self._collect_events(FrameReader(self._process.stdout.fileno()))
+        finally:
+            self.stats.collector_cpu_seconds = time.thread_time()
+
+    def _collect_events(self, reader: FrameReader) -> None:
         while True:
             try:
                 event = read_event(reader)

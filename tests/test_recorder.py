@@ -4,6 +4,7 @@ match `ledger.canonical` of the rows as loaded back, and WARC records with diges
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,8 @@ def test_rows_ledger_and_records(tmp_path: Path, batch: int) -> None:
     assert stats.commits == -(-6 // batch)
     assert 0 < stats.sync_seconds < 60 and 0 < stats.submit_seconds < 60
     assert 0 < stats.submit_cpu_seconds <= stats.submit_seconds + 0.01
+    # the collector thread's own CPU, not the process's (which ran imports and a server)
+    assert 0 < stats.collector_cpu_seconds < time.process_time()
 
     with sessions() as session:
         caps = {c.url.removeprefix(BASE): c for c in session.scalars(select(Capture))}
