@@ -101,11 +101,18 @@ def read_record_at(path: str | Path, offset: int) -> ArchivedRecord:
         fh.seek(offset)
         try:
             for record in ArchiveIterator(fh):
+                if not str(record.format).startswith("warc"):
+                    # warcio falls back to ARC, whose head is any line of 3 or 5 fields:
+                    # the middle of a gzip member can read as one (seen: ~1 in 25 offsets)
+                    raise IntegrityError(f"{path} at offset {offset}: not a WARC record "
+                                         f"(the bytes there read only as {record.format!r})")
                 return ArchivedRecord(
                     warc_headers=record.rec_headers,
                     http_headers=record.http_headers,
                     payload=record.raw_stream.read(),
                 )
+        except IntegrityError:
+            raise
         except Exception as exc:  # noqa: BLE001 - warcio raises many kinds on bad bytes
             raise IntegrityError(f"{path} at offset {offset}: not a readable WARC record "
                                  f"({type(exc).__name__}: {exc})") from None

@@ -51,6 +51,20 @@ def test_read_at_a_wrong_offset_fails_loudly(tmp_path: Path) -> None:
         read_record_at(path, 3)
 
 
+def test_bytes_that_read_as_an_arc_record_are_not_a_warc_record(tmp_path: Path) -> None:
+    """warcio falls back to ARC when the bytes are not WARC, and an ARC head is any line
+    of five fields: read at a wrong offset, the inside of a gzip member sometimes reads
+    as one (1 offset in ~25 in a loop of fresh files). It must fail like any other."""
+    path = tmp_path / "a.warc.gz"
+    write_warc(path, [b"hello"])
+    arc = b"http://example.org/ 127.0.0.1 20260101000000 text/plain 5\nhello\n"
+    path.write_bytes(path.read_bytes() + arc)
+    offset = path.stat().st_size - len(arc)
+    with pytest.raises(IntegrityError, match=f"offset {offset}: not a WARC record .*arc"):
+        read_record_at(path, offset)
+    assert read_record_at(path, 0).payload.endswith(b"hello")  # the WARC record before it
+
+
 @pytest.mark.parametrize("coding,encode", [
     ("gzip", gzip.compress), ("deflate", zlib.compress),
     ("deflate", lambda b: zlib.compress(b)[2:-4]), ("br", brotli.compress),
