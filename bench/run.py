@@ -1,6 +1,6 @@
 """The archiving benchmark: plain Scrapy against `crawler crawl`, alternating, same run.
 
-    python bench/run.py                 # N=2000, 3 repeats; also N=20000, 3 repeats
+    python bench/run.py                 # N=2000, 5 repeats; also N=20000, 3 repeats
     python bench/run.py --quick         # N=300, 3 repeats, no large run (a check)
     python bench/run.py --pages 5000 --repeats 5 --large-pages 0
 
@@ -489,10 +489,12 @@ def report(*, args: argparse.Namespace, server: Server, extra: dict[str, str],
         lv = [v for v in large_verifies if v.tool == "verify"]
         lz = [v for v in large_verifies if v.tool == "zcat"]
         if lv and lz:
+            lz_s, lv_s = med([v.seconds for v in lz]), med([v.seconds for v in lv])
             add(f"| verify vs zcat FILE \\| sha256sum, N={args.large_pages}: "
-                f"{lz[0].megabytes:.0f} MB of WARC (1 run) | zcat\\|sha256sum "
-                f"{lz[0].seconds:.2f} s | crawler verify {lv[0].seconds:.2f} s "
-                f"| {lz[0].seconds / lv[0].seconds:.3f}x |")
+                f"{lz[0].megabytes:.0f} MB of WARC (median of {len(lv)} alternated; runs) "
+                f"| zcat\\|sha256sum {lz_s:.2f} s ({fmt_runs([v.seconds for v in lz], '.2f')}) "
+                f"| crawler verify {lv_s:.2f} s ({fmt_runs([v.seconds for v in lv], '.2f')}) "
+                f"| {lz_s / lv_s:.3f}x |")
     if zc:
         z = med([v.seconds for v in zc])
         mb = zc[0].megabytes
@@ -500,7 +502,10 @@ def report(*, args: argparse.Namespace, server: Server, extra: dict[str, str],
             v = med([x.seconds for x in ver])
             inner = [x.inner_seconds for x in ver if x.inner_seconds]
             vi = med(inner) if inner else float("nan")
-            add(f"| verify vs zcat FILE \\| sha256sum, {mb:.0f} MB of WARC (median s) "
+            add(f"| verify vs zcat FILE \\| sha256sum, {mb:.0f} MB of WARC (median s of "
+                f"{len(ver)} alternated; range {min(x.seconds for x in zc):.2f}-"
+                f"{max(x.seconds for x in zc):.2f} / {min(x.seconds for x in ver):.2f}-"
+                f"{max(x.seconds for x in ver):.2f}) "
                 f"| zcat\\|sha256sum {z:.2f} s = {mb / z:.0f} MB/s "
                 f"| crawler verify {v:.2f} s = {mb / v:.0f} MB/s whole command; "
                 f"{vi:.2f} s = {mb / vi:.0f} MB/s its own timing "
@@ -586,7 +591,10 @@ def parse_pairs(pairs: list[str]) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--pages", type=int, default=None, help="article pages (default 2000)")
-    ap.add_argument("--repeats", type=int, default=3, help="repeats of each arm (default 3)")
+    ap.add_argument("--repeats", type=int, default=None,
+                    help="repeats of each arm (default 5; --quick: 3)")
+    ap.add_argument("--verify-repeats", type=int, default=None,
+                    help="alternated verify / zcat pairs per repeat (default 3; --quick: 1)")
     ap.add_argument("--quick", action="store_true", help="N=300, no large run, no BENCHMARKS.md")
     ap.add_argument("--large-repeats", type=int, default=3,
                     help="repeats of each arm at --large-pages (default 3)")
@@ -609,6 +617,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server on kill
     if args.pages is None:
         args.pages = 300 if args.quick else 2000
+    if args.repeats is None:
+        args.repeats = 3 if args.quick else 5
+    if args.verify_repeats is None:
+        args.verify_repeats = 1 if args.quick else 3
     if args.large_pages is None:
         args.large_pages = 0 if args.quick else 20000
     out = args.out or (None if args.quick else REPO / "BENCHMARKS.md")
@@ -643,10 +655,11 @@ def main(argv: list[str] | None = None) -> int:
                 if arm == "plain" and run.collection:
                     shutil.rmtree(run.collection, ignore_errors=True)
             archived = next(x for x in reversed(runs) if x.arm == "archive")
-            vs = verify_runs(archived, first="verify" if r % 2 == 0 else "zcat")
-            verifies += vs
-            for v in vs:
-                say_verify(f"repeat {r + 1}", v)
+            for k in range(args.verify_repeats):
+                vs = verify_runs(archived, first="verify" if (r + k) % 2 == 0 else "zcat")
+                verifies += vs
+                for v in vs:
+                    say_verify(f"repeat {r + 1}", v)
             if not args.keep and archived.collection:
                 shutil.rmtree(archived.collection, ignore_errors=True)
         if not any(v.tool == "verify" for v in verifies):
@@ -663,10 +676,11 @@ def main(argv: list[str] | None = None) -> int:
                 loads.append(os.getloadavg()[0])
                 say_crawl(f"large {r + 1}", run)
                 if r + 1 == args.large_repeats and arm == "archive":
-                    # one verify of the large archive: start-up weighs less in 10x the bytes
-                    for v in verify_runs(run, first="verify"):
-                        large_verifies.append(v)
-                        say_verify(f"large {r + 1}", v)
+                    # the large archive, twice: start-up weighs less in 10x the bytes
+                    for first in ("verify", "zcat"):
+                        for v in verify_runs(run, first=first):
+                            large_verifies.append(v)
+                            say_verify(f"large {r + 1}", v)
                 if not args.keep and run.collection:
                     shutil.rmtree(run.collection, ignore_errors=True)
         text = report(args=args, server=server, extra=extra, archive_extra=archive_extra,
