@@ -159,8 +159,9 @@ def join_parts(task: FileTask, parts: list[PartOutcome],
                index: RowIndex | None = None) -> FileOutcome | None:
     """The file's outcome from its parts' (in file order), exactly as one walk over the
     whole file would have found it; None where the parts do not join up — a part did
-    not begin where the one before it ended (a gzip header inside a whole member just
-    after the cut: the later part began there, the earlier walked past it), or one
+    not begin where the one before it ended (a whole record's member stored inside
+    another just after the cut: the later part began there, the earlier walked past
+    it; or a corrupt member there, which the later part skipped), or one
     record id was matched in two parts — and the file must be checked in one walk."""
     for before, after in pairwise(parts):
         if before.scan.ended != after.scan.began:

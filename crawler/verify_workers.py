@@ -13,8 +13,8 @@ least 2 x MIN_PART bytes is cut into parts at byte offsets (`plan_parts`), up to
 PARTS_PER_WORKER per worker, so that one large file keeps every CPU busy to the end
 (the records of a crawl's WARC file are not spread evenly: pages first, their
 images later; the parts go out in snake order, see `_least_loaded`): each part is
-walked from the first gzip member at or after its start
-(crawler.verify_scan.scan_file), and the part from offset 0 also hashes the whole
+walked from the first gzip member at or after its start that inflates to the start
+of a WARC record (crawler.verify_scan.scan_file), and the part from offset 0 also hashes the whole
 file. Each part is given to a worker, which starts reading the first of its parts
 at once and keeps the records (at most BUFFER_RECORDS of them) until that file's
 rows arrive. Then the main process hands over each file's rows (`submit`, a
@@ -24,10 +24,10 @@ records they kept and, streaming, the rest of their parts
 (crawler.verify_files.check_part) and send back only the problems. The parts'
 outcomes are joined in the main process (crawler.verify_files.join_parts), which
 checks that each part began where the one before it ended: if they do not join (a
-gzip header inside a whole member just after a cut, a record written twice across
-it), the file is checked again in one walk, so a file's problems are the same
-however it was cut. Outcomes come back in submission order
-(`outcome`). Memory stays flat in the size of the archive: a worker holds one
+whole record's member stored inside another just after a cut, a corrupt member
+there, a record written twice across it), the file is checked again in one walk, so
+a file's problems are the same however it was cut. Outcomes come back in submission
+order (`outcome`). Memory stays flat in the size of the archive: a worker holds one
 file's rows and a bounded number of records.
 With no workers (one CPU, or no fork on this platform) everything runs in the
 calling process, in the same order, with the same results. Reads no settings.

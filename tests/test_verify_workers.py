@@ -259,10 +259,26 @@ def stored_with_false_magic(data: bytes, offset: int) -> tuple[bytes, int]:
     return data[:offset] + stored + data[end:], offset + inner
 
 
+def stored_with_inner_member(data: bytes, offset: int, inner_member: bytes) -> tuple[bytes, int]:
+    """The member at `offset` re-written stored, the end of its record replaced by a whole
+    gzip member of another record (a WARC record archived inside a record). Returns the
+    file and where that inner member is."""
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    record = bytearray(inflater.decompress(data[offset:]))
+    end = len(data) - len(inflater.unused_data)
+    record[-len(inner_member) - 4:-4] = inner_member
+    member = zlib.compressobj(0, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    stored = member.compress(bytes(record)) + member.flush()
+    inner = stored.index(inner_member)  # a stored block holds it whole
+    return data[:offset] + stored + data[end:], offset + inner
+
+
 def test_damage_at_a_cut(crawled: CrawledCollection, tmp_path: Path) -> None:
-    """A corrupt member joins up wherever the cut is (both parts resume at the same next
-    member); a gzip magic inside a whole member, or one record written twice, makes the
-    parts fail to join when the cut falls there — and the file is then walked whole."""
+    """A gzip magic inside a whole member joins up wherever the cut is (a part begins
+    only where a member inflates to "WARC/"), and so does a corrupt member cut inside
+    (both parts resume at the same next member). A cut just before a corrupt member, a
+    whole WARC record's member stored inside another member, or one record written
+    twice make the parts fail to join — and the file is then walked whole."""
     source = files_of(crawled.root)[0]
     offsets = member_offsets(source)
     data = source.read_bytes()
@@ -271,9 +287,16 @@ def test_damage_at_a_cut(crawled: CrawledCollection, tmp_path: Path) -> None:
     broken[bad_at + 30: bad_at + 60] = b"\xff" * 30
     dup_end = offsets[offsets.index(dup) + 1]
     false_magic, inner = stored_with_false_magic(data, bad_at)
+    small = min(range(len(offsets) - 1), key=lambda i: offsets[i + 1] - offsets[i])
+    nested, nested_at = stored_with_inner_member(
+        data, bad_at, data[offsets[small]:offsets[small + 1]])
     cases = {  # name: (content, cuts that join, cuts that must not)
-        "corrupt": (bytes(broken), [bad_at, bad_at + 20, bad_at + 40, bad_at + 200], []),
-        "false magic": (false_magic, [bad_at, inner + 1], [bad_at + 1, inner - 1, inner]),
+        # a part does not begin at a member that does not inflate to "WARC/", so a cut
+        # just before a corrupt one is read whole; cuts inside it join
+        "corrupt": (bytes(broken), [bad_at + 20, bad_at + 40, bad_at + 200], [bad_at]),
+        "false magic": (false_magic, [bad_at, bad_at + 1, inner - 1, inner, inner + 1], []),
+        "a record inside a record": (nested, [bad_at, nested_at + 1],
+                                     [bad_at + 1, nested_at - 1, nested_at]),
         "duplicated": (data[:dup_end] + data[dup:], [dup, dup_end + 1], [dup_end]),
     }
     for name, (content, joining, failing) in cases.items():
