@@ -184,7 +184,6 @@ class _Compiled:
     names: tuple[str, ...]  # the row's values in the order the statement binds them
     positional: bool
     processors: tuple[Any, ...]  # SQLAlchemy's bind processor per name, or None
-    values: str | None  # "(?, ?, ...)": a qmark driver gets many rows per statement
     chunk: int  # rows per multi-row statement (a power of two; 1: executemany only)
 
 
@@ -220,13 +219,11 @@ class BulkInsert:
             processors = tuple(self.table.c[name].type.dialect_impl(dialect)
                                .bind_processor(dialect) for name in names)
             sql = str(compiled)
-            values = "(" + ", ".join(["?"] * len(names)) + ")"
             chunk = 1
-            if dialect.paramstyle == "qmark" and sql.endswith(" VALUES " + values):
+            if dialect.paramstyle == "qmark" and sql.endswith(" VALUES " + _row(len(names))):
                 while chunk * 2 * len(names) <= MULTI_ROW_PARAMS:
                     chunk *= 2
-            self._compiled[key] = _Compiled(sql, names, dialect.positional, processors,
-                                            values if chunk > 1 else None, chunk)
+            self._compiled[key] = _Compiled(sql, names, dialect.positional, processors, chunk)
         return self._compiled[key]
 
     def execute(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -248,7 +245,7 @@ class BulkInsert:
                     row_values[i] = process(row_values[i])
             params.append(tuple(row_values) if positional
                           else dict(zip(names, row_values, strict=True)))
-        if statement.values is None:
+        if statement.chunk == 1:
             connection.exec_driver_sql(statement.sql, params)
             return
         start, size = 0, statement.chunk
@@ -259,6 +256,12 @@ class BulkInsert:
             if size == 1:
                 connection.exec_driver_sql(statement.sql, batch)
             else:
-                sql = statement.sql + ", " + ", ".join([statement.values] * (size - 1))
-                connection.exec_driver_sql(sql, tuple(itertools.chain.from_iterable(batch)))
+                more = ", " + ", ".join([_row(len(names))] * (size - 1))
+                connection.exec_driver_sql(statement.sql + more,
+                                           tuple(itertools.chain.from_iterable(batch)))
             start += size
+
+
+def _row(width: int) -> str:
+    """One row of qmark placeholders: "(?, ?, ...)"."""
+    return "(" + ", ".join(["?"] * width) + ")"
