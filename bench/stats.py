@@ -19,7 +19,12 @@ Used by both arms (`-s STATS_CLASS=bench.stats.BenchStats -s BENCH_STATS_FILE=..
     bench/crawl_cpu_seconds  user + system CPU of the process (all threads) and of the
                           WARC writer process over the same span
     bench/thread_cpu/NAME CPU seconds of each thread since it started (Linux), e.g.
-                          the reactor ("MainThread") and the recorder's collector ("warc-collector")
+                          the reactor ("MainThread") and the recorder's collector
+                          ("warc-collector"); bench/thread_system_cpu/NAME the system
+                          (kernel) part of it, and
+                          bench/thread_switches/NAME its voluntary context switches (it
+                          blocked: on a read, a lock, the interpreter lock) and
+                          bench/thread_preempted/NAME its involuntary ones
     bench/gc_seconds/GEN  time the crawl process spent in the cyclic garbage collector,
                           per generation (0, 1, 2), and bench/gc_collections/GEN how often
     bench/gc_objects      objects the collector tracks when the crawl closes
@@ -41,19 +46,28 @@ from scrapy import signals
 from scrapy.statscollectors import MemoryStatsCollector
 
 
-def _thread_cpu() -> dict[str, float]:
-    """CPU seconds of each live thread of this process, by Python thread name (Linux)."""
+def _thread_cpu() -> dict[str, dict[str, float]]:
+    """Per live thread of this process, by Python thread name (Linux): CPU seconds
+    (user + system), the system part, and voluntary and involuntary context switches."""
     names = {t.native_id: t.name for t in threading.enumerate()}
-    out: dict[str, float] = {}
+    out: dict[str, dict[str, float]] = {}
     tick = os.sysconf("SC_CLK_TCK")
     for task in Path("/proc/self/task").iterdir():
         try:
             stat = (task / "stat").read_text()
+            status = (task / "status").read_text()
         except OSError:
             continue
         name = names.get(int(task.name), "other")
         fields = stat[stat.rindex(")") + 2:].split()
-        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        switches = dict(line.split(":\t") for line in status.splitlines()
+                        if line.endswith(tuple("0123456789")) and "ctxt_switches" in line)
+        sums = out.setdefault(name, dict.fromkeys(
+            ("thread_cpu", "thread_system_cpu", "thread_switches", "thread_preempted"), 0.0))
+        sums["thread_cpu"] += (int(fields[11]) + int(fields[12])) / tick
+        sums["thread_system_cpu"] += int(fields[12]) / tick
+        sums["thread_switches"] += int(switches.get("voluntary_ctxt_switches", 0))
+        sums["thread_preempted"] += int(switches.get("nonvoluntary_ctxt_switches", 0))
     return out
 
 
@@ -114,8 +128,9 @@ class BenchStats(MemoryStatsCollector):
             self.set_value(f"bench/gc_seconds/{generation}", self._gc_seconds[generation])
             self.set_value(f"bench/gc_collections/{generation}", self._gc_count[generation])
         self.set_value("bench/gc_objects", len(gc.get_objects()))
-        for name, seconds in _thread_cpu().items():
-            self.set_value(f"bench/thread_cpu/{name}", seconds)
+        for name, counts in _thread_cpu().items():
+            for what, value in counts.items():
+                self.set_value(f"bench/{what}/{name}", value)
         self.set_value("bench/crawl_maxrss_mb",
                        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         self.set_value("bench/writer_maxrss_mb",
