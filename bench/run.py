@@ -424,10 +424,16 @@ def report(*, args: argparse.Namespace, server: Server, extra: dict[str, str],
     a_re = med([per_k(r, "bench/reactor_cpu_seconds") for r in arch])
     a_wr = med([per_k(r, "bench/writer_cpu_seconds") for r in arch])
     add(f"| of which the reactor thread | {p_re:.2f} | {a_re:.2f} | {a_re / p_re:.2f}x |")
+    p_sw = med([per_k(r, "bench/thread_switches/MainThread") for r in plain])
+    a_sw = med([per_k(r, "bench/thread_switches/MainThread") for r in arch])
+    add(f"| the reactor thread's voluntary context switches per 1000 pages (it blocked: "
+        f"the interpreter lock, a full pipe) | {p_sw:.0f} | {a_sw:.0f} | |")
     a_co = med([per_k(r, "archive/collector_cpu_seconds") for r in arch])
-    add(f"| of which the WARC writer process | - | {a_wr:.2f} | |")
-    add(f"| of which the recorder's collector thread (capture rows, ledger, commits) | - "
-        f"| {a_co:.2f} | |")
+    a_db = med([per_k(r, "archive/writer_commit_seconds") for r in arch])
+    add(f"| of which the WARC writer process (records, fsync, and the rows' commits: "
+        f"{a_db:.2f} s wall per 1000 pages) | - | {a_wr:.2f} | |")
+    add(f"| of which the recorder's thread in the crawl process (reads the writer's events) "
+        f"| - | {a_co:.2f} | |")
 
     def gc_k(run: CrawlRun) -> float:
         return sum(per_k(run, f"bench/gc_seconds/{gen}") for gen in range(3))

@@ -198,9 +198,11 @@ class ArchiveMiddleware:
         # waits while the writer's pipe is full) and the writer's waits for the disk
         stats.set_value("archive/submit_seconds", round(written.submit_seconds, 3))
         stats.set_value("archive/submit_cpu_seconds", round(written.submit_cpu_seconds, 3))
-        # what recording the rows cost the crawl process (a thread beside the reactor)
+        # the crawl process's thread that waits for the writer's events (its rows are the
+        # writer's: crawler.warc_db), and what committing them cost the writer process
         stats.set_value("archive/collector_cpu_seconds", round(written.collector_cpu_seconds, 3))
         stats.set_value("archive/writer_fsync_seconds", round(written.sync_seconds, 3))
+        stats.set_value("archive/writer_commit_seconds", round(written.commit_seconds, 3))
         stats.set_value("archive/commits", written.commits)
         log.info("crawl run %s closed; ledger head %s", run.id, run.ledger_head)
 

@@ -35,6 +35,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.errors import DatabaseError
+from crawler.warc_db import MULTI_ROW_PARAMS
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -49,14 +50,20 @@ _ALEMBIC_VERSION = Table("alembic_version", MetaData(),
                          Column("version_num", String(32), primary_key=True))
 
 
+def sqlite_pragmas(cache_kib: int | None = None) -> list[str]:
+    """What every SQLite connection runs first: foreign keys, WAL, full sync, and a page
+    cache of `cache_kib` KiB where given (also the WARC writer process's: crawler.warc_db)."""
+    pragmas = ["PRAGMA foreign_keys=ON", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL"]
+    if cache_kib is not None:
+        pragmas.append(f"PRAGMA cache_size=-{int(cache_kib)}")
+    return pragmas
+
+
 def _sqlite_pragmas(dbapi_connection: object, _record: object, *,
                     cache_kib: int | None = None) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    if cache_kib is not None:
-        cursor.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
+    for pragma in sqlite_pragmas(cache_kib):
+        cursor.execute(pragma)
     cursor.close()
 
 
@@ -172,8 +179,6 @@ def open_database(url: str, *, upgrade_schema: bool = True,
     return sessionmaker(engine, expire_on_commit=False)
 
 
-#: bound parameters per multi-row INSERT: SQLite's limit before 3.32 (later: 32,766)
-MULTI_ROW_PARAMS = 999
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 Each entry holds the canonical serialisation of one row as it was written (or
 updated) and `entry_hash = SHA-256(prev_hash || "\\n" || payload)`, chaining it to the
-entry before it. The first entry's `prev_hash` is GENESIS (64 zeros). The head (the
-newest entry's hash) is what an archivist publishes; `crawler verify` recomputes the chain
+entry before it (both defined in `crawler.canonical`). The first entry's `prev_hash` is
+GENESIS (64 zeros). The head (the newest entry's hash) is what an archivist publishes;
+`crawler verify` recomputes the chain
 (`walk_chain`) and checks every row against its newest entry (`check_rows`).
 """
 
@@ -20,41 +21,29 @@ from typing import Any, cast
 from sqlalchemy import Table, func, inspect, select, text
 from sqlalchemy.orm import Session
 
+from crawler.canonical import (
+    CANONICAL_PRESORTED,
+    GENESIS,
+    LEDGER_LOCK,
+    canonical_text,
+    chain_hash,
+    plain,
+)
 from crawler.db import BulkInsert
 from crawler.models import Base, LedgerEntry
 
-GENESIS = "0" * 64
 LEDGERED_TABLES = ("crawl_runs", "warc_files", "seeds", "outlets", "captures", "flags")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
 
 
 def row_dict(row: Base) -> dict[str, Any]:
     """The row's mapped columns as plain JSON values."""
     mapper = inspect(row).mapper
-    return {col.key: _plain(getattr(row, col.key)) for col in mapper.column_attrs}
-
-
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-# The same text for dicts whose keys are already in sorted order (canonical_rows)
-_CANONICAL_PRESORTED = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+    return {col.key: plain(getattr(row, col.key)) for col in mapper.column_attrs}
 
 
 def canonical(row: Base) -> str:
     """Canonical JSON of a row: table name, sorted keys, no spaces, UTF-8 as is."""
-    return _CANONICAL.encode({"table": row.__tablename__, "row": row_dict(row)})
-
-
-def chain_hash(prev_hash: str, payload: str) -> str:
-    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + payload.encode("utf-8")).hexdigest()
+    return canonical_text(row.__tablename__, row_dict(row))
 
 
 def row_key(row: Base) -> str:
@@ -71,9 +60,10 @@ def head(session: Session) -> str:
 
 
 def _lock(session: Session) -> None:
-    """Serialise appenders that share one database (several crawl machines)."""
+    """Serialise appenders that share one database (several crawl machines; the WARC
+    writer process takes the same lock: crawler.warc_db)."""
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(7211)"))
+        session.execute(text(LEDGER_LOCK))
 
 
 def append(session: Session, rows: Sequence[Base], *, action: str = "insert") -> str:
@@ -110,12 +100,12 @@ _LEDGER_INSERT = BulkInsert(cast(Table, LedgerEntry.__table__), (
 
 
 def _holds_dates(column_type: Any) -> bool:
-    """Whether a column's values are dates or datetimes (the values `_plain` changes)."""
+    """Whether a column's values are dates or datetimes (the values `plain` changes)."""
     column_type = getattr(column_type, "impl_instance", column_type)  # a TypeDecorator's
     try:
         python_type = column_type.python_type
     except NotImplementedError:
-        return True  # unknown: let _plain look at each value
+        return True  # unknown: let plain look at each value
     return python_type is object or issubclass(python_type, dt.date)
 
 
@@ -139,10 +129,10 @@ def append_values(session: Session, model: type[Base], rows: Sequence[Mapping[st
     now = dt.datetime.now(dt.UTC)
     entries = []
     for row in rows:
-        plain = {key: row[key] for key in keys}
+        values = {key: row[key] for key in keys}
         for key in dates:
-            plain[key] = _plain(plain[key])
-        payload = _CANONICAL.encode({"table": table_name, "row": plain})
+            values[key] = plain(values[key])
+        payload = canonical_text(table_name, values)
         entry_hash = chain_hash(prev, payload)
         entries.append({"table_name": table_name, "row_id": ",".join(str(row[k]) for k in primary),
                         "action": action, "payload": payload, "prev_hash": prev,
@@ -285,11 +275,11 @@ def canonical_rows(session: Session, table: str, *, batch: int = 1000
     dates = [i for i, attr in enumerate(attrs) if _holds_dates(attr.columns[0].type)]
     rows = session.execute(select(*(attr.columns[0] for attr in attrs))
                            .order_by(*mapper.primary_key).execution_options(yield_per=batch))
-    encode = _CANONICAL_PRESORTED.encode
+    encode = CANONICAL_PRESORTED.encode
     for row in rows:
         values = list(row)
         for i in dates:
-            values[i] = _plain(values[i])
+            values[i] = plain(values[i])
         body = {"row": dict(zip(keys, values, strict=True)), "table": table}  # sorted keys
         yield ",".join(str(values[i]) for i in key_at), encode(body)
 

@@ -1,18 +1,19 @@
 """The recorder: the crawl's side of archiving. It hands every fetch to the WARC writer
-process (`crawler.warc_process`) and commits what that process reports written.
+process (`crawler.warc_process`), which writes the records and commits their rows.
 
 The reactor thread only pickles a `Fetch` into the writer's pipe (`submit`; it blocks
 when the writer is a pipe's worth, 1 MB, behind). The writer process builds, compresses
 and appends the records and, every `batch_records` fetches or `batch_seconds`, fsyncs
-the WARC file and reports the batch; a collector thread here then inserts the batch's
-capture rows and their ledger entries and commits them in one transaction: a capture row
-exists only when its bytes are on disk. Nothing here imports Scrapy.
+the WARC file and commits the batch's capture rows and their ledger entries in one
+transaction (`crawler.warc_db`): a capture row exists only when its bytes are on disk.
+This process describes the database to it (`database_plan`, with SQLAlchemy); a thread
+here only waits for the writer's events (files opened and closed, the end, an error).
+Nothing here imports Scrapy.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 import os
 import subprocess
@@ -21,23 +22,22 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import crawler
-from crawler import ledger
-from crawler.db import BulkInsert
+from crawler.db import sqlite_pragmas
 from crawler.errors import ArchiveError
 from crawler.fetch_records import Fetch
-from crawler.models import Capture, CrawlRun, Outlet, WarcFile
+from crawler.models import Capture, CrawlRun, LedgerEntry, Outlet, WarcFile
+from crawler.warc_db import DRIVERS, DatabasePlan, DatabaseWriteError
 from crawler.warc_process import (
     FrameReader,
     WriterConfig,
     WriterSetup,
     WriterStats,
-    Written,
     grow_pipe,
     read_event,
     send_fetch,
@@ -50,8 +50,8 @@ log = logging.getLogger(__name__)
 #: the writer process's command (not `-m crawler.warc_process`: its classes must unpickle
 #: here as crawler.warc_process's, not __main__'s)
 WRITER_MAIN = "import sys; from crawler.warc_process import main; sys.exit(main())"
-_CAPTURES = cast(Table, Capture.__table__)
-_CAPTURE_INSERT = BulkInsert(_CAPTURES, [c.key for c in _CAPTURES.c if c.key != "id"])
+#: the writer's SQLite page cache (KiB): it appends, and reads back only new ids
+WRITER_SQLITE_CACHE_KIB = 512
 
 
 #: how the archive is written: the writer process's own configuration
@@ -63,10 +63,58 @@ class RecorderStats(WriterStats):
     """The writer process's counts, and what the crawl process adds to them."""
 
     warc_bytes: int = 0
-    commits: int = 0
     submit_seconds: float = 0.0  # the reactor's time handing fetches over (a full pipe too)
     submit_cpu_seconds: float = 0.0  # of which on the CPU (the rest: waiting for the writer)
-    collector_cpu_seconds: float = 0.0  # the collector thread's CPU (its commits, the ledger)
+    collector_cpu_seconds: float = 0.0  # the thread that reads the writer's events
+
+
+def _columns(model: type[Any]) -> tuple[str, ...]:
+    """A table's mapped columns, which must be named as their attributes (the writer
+    process writes them by name, and the ledger's text holds them by attribute)."""
+    attrs = inspect(model).column_attrs
+    renamed = [attr.key for attr in attrs if attr.columns[0].name != attr.key]
+    if renamed:
+        raise ArchiveError(f"{model.__tablename__}: columns named unlike their attributes: "
+                           f"{renamed} (crawler/warc_db.py writes columns by name)")
+    return tuple(attr.key for attr in attrs)
+
+
+def database_plan(sessions: sessionmaker[Session], run_id: int, *,
+                  sqlite_cache_kib: int = WRITER_SQLITE_CACHE_KIB) -> DatabasePlan:
+    """How the writer process reaches the run's database without SQLAlchemy: the driver
+    and its connect arguments, as SQLAlchemy's own dialect makes them."""
+    engine = sessions.kw["bind"]
+    dialect = engine.dialect
+    args, kwargs = dialect.create_connect_args(engine.url)
+    on_connect: tuple[str, ...] = ()
+    if dialect.name == "sqlite" and dialect.driver == "pysqlite":
+        if not args or args[0] in ("", ":memory:") or engine.url.query.get("mode") == "memory":
+            raise ArchiveError("an in-memory SQLite database cannot hold a crawl's records: "
+                               "the WARC writer process commits them (give a file)")
+        driver = "sqlite3"
+        kwargs = {k: v for k, v in kwargs.items() if k != "check_same_thread"}
+        kwargs.update(timeout=30, isolation_level=None)  # it begins its own transactions
+        on_connect = tuple(sqlite_pragmas(sqlite_cache_kib))
+    elif dialect.name == "postgresql" and dialect.driver == "psycopg":
+        driver = "psycopg"
+        kwargs = {k: v for k, v in kwargs.items() if k != "context"}  # SQLAlchemy's adapters
+    else:
+        raise ArchiveError(
+            f"database {dialect.name}+{dialect.driver}: a crawl records its captures "
+            f"through {' or '.join(DRIVERS)} (sqlite:///FILE or postgresql://...)")
+    with sessions() as session:
+        outlets = {name: oid for oid, name in session.execute(select(Outlet.id, Outlet.name))}
+    plan = DatabasePlan(
+        driver=driver, connect_args=tuple(args), connect_kwargs=kwargs, on_connect=on_connect,
+        run_id=run_id, outlets=outlets, capture_columns=_columns(Capture),
+        ledger_table=LedgerEntry.__tablename__,
+        table_columns={"outlets": _columns(Outlet), "warc_files": _columns(WarcFile),
+                       LedgerEntry.__tablename__: _columns(LedgerEntry)})
+    try:
+        plan.check()
+    except DatabaseWriteError as exc:
+        raise ArchiveError(str(exc)) from None
+    return plan
 
 
 class Recorder:
@@ -86,11 +134,7 @@ class Recorder:
         self.stats = RecorderStats()
         self.error: BaseException | None = None
         self._done = False
-        self._session = sessions()
-        self._redirect_ids: dict[str, int] = {}  # key of a committed redirect -> capture id
-        self._last_id = 0  # the highest capture id of this run seen so far
-        self._outlets: dict[str, int] = {}
-        self._files: dict[str, WarcFile] = {}
+        plan = database_plan(sessions, run.id)
         # the writer imports from exactly where this process does; -S skips the site
         # module and its .pth files (~1.5 MB of the writer's memory)
         package_root = str(Path(crawler.__file__).resolve().parents[1])
@@ -105,7 +149,7 @@ class Recorder:
         grow_pipe(self._pipe)
         send_setup(self._pipe, WriterSetup(
             config=replace(config, archive_dir=Path(config.archive_dir).resolve()),
-            run_uuid=run.uuid, warcinfo=dict(warcinfo),
+            run_uuid=run.uuid, warcinfo=dict(warcinfo), database=plan,
             log_level=min(logging.getLogger("crawler").getEffectiveLevel(), logging.WARNING),
         ))
         self._thread = threading.Thread(target=self._collect, name="warc-collector",
@@ -134,7 +178,6 @@ class Recorder:
         self._process.stdin.close()
         self._thread.join()
         code = self._process.wait()
-        self._session.close()
         if self.error is not None or not self._done:
             raise ArchiveError(f"the WARC writer failed: {self._why_stopped()}") from self.error
         if code != 0:
@@ -151,7 +194,7 @@ class Recorder:
 
     # -- collector thread ---------------------------------------------------------
     def _collect(self) -> None:
-        """Apply the writer's events to the database, in the order it sent them."""
+        """Read the writer's events until it closes its end."""
         assert self._process.stdout is not None
         try:
             self._collect_events(FrameReader(self._process.stdout.fileno()))
@@ -169,24 +212,21 @@ class Recorder:
                 self.error = exc
                 self._process.kill()
                 return
-            if self.error is not None:
-                continue  # keep draining so the writer never blocks on a full pipe
             try:
                 self._apply(event)
             except BaseException as exc:  # noqa: BLE001 - reported to the reactor
-                log.exception("recording the WARC writer's output failed")
+                log.exception("reading the WARC writer's events failed")
                 self.error = exc
-                self._session.rollback()
 
     def _apply(self, event: tuple[Any, ...]) -> None:
         kind = event[0]
         if kind == "opened":
-            self._file_opened(*event[1:])
-        elif kind == "synced":
-            self._commit(event[1])
+            log.info("opened WARC file %s", event[1])
         elif kind == "closed":
-            self._file_closed(event[1])
-            self._session.commit()
+            closed: ClosedFile = event[1]
+            self.stats.warc_bytes += closed.size
+            log.info("closed WARC file %s (%d bytes, sha256 %s)", closed.name, closed.size,
+                     closed.sha256)
         elif kind == "done":
             for name, value in vars(event[1]).items():  # WriterStats' counts
                 setattr(self.stats, name, value)
@@ -195,84 +235,3 @@ class Recorder:
             self.error = ArchiveError(event[1])
         else:
             raise ArchiveError(f"unknown event from the WARC writer process: {kind!r}")
-
-    def _outlet_id(self, name: str | None) -> int | None:
-        if not name:
-            return None
-        if name not in self._outlets:
-            outlet = self._session.query(Outlet).filter_by(name=name).one_or_none()
-            if outlet is None:
-                outlet = Outlet(name=name)
-                self._session.add(outlet)
-                self._session.flush()
-                ledger.append(self._session, [outlet])
-            self._outlets[name] = outlet.id
-        return self._outlets[name]
-
-    def _commit(self, written: list[Written]) -> None:
-        """Insert the rows of a batch the writer has fsynced, with their ledger entries,
-        and commit them in one transaction."""
-        rows: list[dict[str, Any]] = []
-        chunk: list[Written] = []
-        for item in written:
-            row = item.row
-            row["run_id"] = self.run_id
-            row["outlet_id"] = self._outlet_id(row.pop("outlet"))
-            row["warc_file_id"] = self._files[row.pop("warc_file")].id
-            if item.origin is not None:
-                if item.origin not in self._redirect_ids:  # its origin is in this chunk
-                    rows += self._insert(chunk)
-                    chunk = []
-                row["redirect_from_id"] = self._redirect_ids.pop(item.origin, None)
-            chunk.append(item)
-        rows += self._insert(chunk)
-        self._ledger(rows)
-        self._session.commit()
-        self.stats.commits += 1
-
-    def _insert(self, chunk: list[Written]) -> list[dict[str, Any]]:
-        """Insert capture rows (`crawler.db.BulkInsert`: a few prepared statements, no ORM
-        object per capture), then read back their ids.
-
-        The ids are this run's rows above the highest id seen so far, matched by metadata
-        record id (unique per capture): only this recorder inserts this run's captures,
-        and ids only grow, in SQLite as in PostgreSQL. (A multi-row INSERT ... RETURNING
-        costs more here, and every distinct row count of it is another statement that
-        the driver prepares and keeps: sqlite3 keeps 128, which held ~70 MB.)
-        """
-        if not chunk:
-            return []
-        _CAPTURE_INSERT.execute(self._session, [item.row for item in chunk])
-        new = self._session.execute(
-            select(_CAPTURES.c.id, _CAPTURES.c.metadata_record_id)
-            .where(_CAPTURES.c.run_id == self.run_id, _CAPTURES.c.id > self._last_id))
-        ids = {record: cid for cid, record in new}
-        self._last_id = max(ids.values(), default=self._last_id)
-        for item in chunk:
-            item.row["id"] = ids[item.row["metadata_record_id"]]
-            if item.redirect:
-                self._redirect_ids[item.key] = item.row["id"]
-        return [item.row for item in chunk]
-
-    def _ledger(self, rows: list[dict[str, Any]]) -> None:
-        """Ledger entries of new capture rows, exactly as `ledger.append` makes them for
-        loaded Capture objects (tests/test_recorder.py holds the two to each other)."""
-        ledger.append_values(self._session, Capture, rows)
-
-    def _file_opened(self, name: str, warcinfo_id: str, opened_at: dt.datetime) -> None:
-        row = WarcFile(name=name, run_id=self.run_id, warcinfo_id=warcinfo_id,
-                       opened_at=opened_at, gzip_level=self.config.gzip_level)
-        self._session.add(row)
-        self._session.flush()
-        ledger.append(self._session, [row])
-        self._files[name] = row
-        log.info("opened WARC file %s", name)
-
-    def _file_closed(self, closed: ClosedFile) -> None:
-        row = self._files[closed.name]
-        row.size, row.sha256, row.closed_at = closed.size, closed.sha256, closed.closed_at
-        self._session.flush()
-        ledger.append(self._session, [row], action="update")
-        self.stats.warc_bytes += closed.size
-        log.info("closed WARC file %s (%d bytes, sha256 %s)", closed.name, closed.size,
-                 closed.sha256)

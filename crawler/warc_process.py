@@ -7,9 +7,11 @@ waits for the reactor to give the lock up (BENCHMARKS.md measured 1.5 ms of work
 6 ms of wall time). In its own process the writer uses the second core instead, and
 the crawl process only copies each fetch into a pipe.
 
-This process imports warcio and zlib-ng, not SQLAlchemy or Scrapy (it stays ~20 MB):
-the database stays with the crawl (`crawler.recorder`), which commits a batch's rows
-when this process reports the batch fsynced. `crawler.recorder` starts it (`main()`)
+This process imports warcio, zlib-ng and the database driver, not SQLAlchemy or Scrapy
+(it stays ~22 MB). After each fsync it commits the batch's capture rows and their ledger
+entries itself (`crawler.warc_db`): a capture row exists only when its bytes are on
+disk, and the crawl process, whose reactor shares one interpreter lock with anything
+else it runs, does no database work per fetch. `crawler.recorder` starts it (`main()`)
 with both pipes attached:
 
   stdin  (from the crawl): frames of `!QQ` (meta length, body length), the pickled
@@ -19,8 +21,8 @@ with both pipes attached:
          close the file, say "done".
   stdout (to the crawl): frames of `!Q` and a pickled event:
          ("opened", name, warcinfo record id, opened at)   a WARC file was started
-         ("synced", [Written, ...])                         these are on disk (fsynced)
-         ("closed", ClosedFile)                             a file was finished, renamed
+         ("closed", ClosedFile)                             a file was finished, renamed,
+                                                            and its row committed
          ("done", WriterStats)                              all of it, in that order
          ("error", message)                                 then the process exits 1
 """
@@ -42,7 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from crawler.fetch_records import Fetch, build_records
-from crawler.warc_write import RotatingWarcWriter
+from crawler.warc_db import DatabasePlan, DatabaseWriteError, ProvenanceWriter
+from crawler.warc_write import ClosedFile, RotatingWarcWriter
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +75,14 @@ class WriterSetup:
     config: WriterConfig
     run_uuid: str
     warcinfo: dict[str, str]
+    database: DatabasePlan
     log_level: int = logging.WARNING
 
 
 @dataclass
 class Written:
     """One fetch written to the WARC file: its capture row, without the database ids
-    (`warc_file` and `outlet` are names here; the crawl process resolves them)."""
+    (`warc_file` and `outlet` are names here; `crawler.warc_db` resolves them)."""
 
     key: str
     row: dict[str, Any]
@@ -93,6 +97,8 @@ class WriterStats:
     payload_bytes: int = 0
     records: int = 0
     sync_seconds: float = 0.0  # spent waiting for fsync (the disk), in this process
+    commits: int = 0  # database transactions of capture rows (one per fsynced batch)
+    commit_seconds: float = 0.0  # spent committing them (the database's fsync included)
 
 
 @dataclass
@@ -214,19 +220,33 @@ class WarcProcess:
         self.stats = WriterStats()
         self.pending: list[Written] = []
         self.redirect_records: dict[str, str] = {}  # key of a redirect -> its record id
+        self.db = ProvenanceWriter(setup.database, gzip_level=config.gzip_level)
         self.writer = RotatingWarcWriter(
             config.archive_dir, prefix=config.prefix, max_size=config.max_file_size,
             gzip_level=config.gzip_level, warcinfo=setup.warcinfo,
-            on_open=lambda *opened: self.emit(("opened", *opened)),
-            on_close=lambda closed: self.emit(("closed", closed)),
+            on_open=self.file_opened, on_close=self.file_closed,
         )
+
+    def file_opened(self, name: str, warcinfo_id: str, opened_at: Any) -> None:
+        self.db.file_opened(name, warcinfo_id, opened_at)
+        self.emit(("opened", name, warcinfo_id, opened_at))
+
+    def file_closed(self, closed: ClosedFile) -> None:
+        try:
+            self.db.file_closed(closed.name, size=closed.size, sha256=closed.sha256,
+                                closed_at=closed.closed_at)
+        except Exception as exc:
+            raise DatabaseWriteError(
+                f"recording the closed WARC file {closed.name} in the provenance database: "
+                f"{type(exc).__name__}: {exc}") from exc
+        self.emit(("closed", closed))
 
     def emit(self, event: tuple[Any, ...]) -> None:
         send_event(self.events, event)
 
     def run(self, reader: FrameReader) -> None:
         """Until the stop frame: write fetches, and every `batch_records` fetches or
-        `batch_seconds` (whichever first) fsync and report the batch."""
+        `batch_seconds` (whichever first) fsync and commit the batch."""
         deadline = time.monotonic() + self.config.batch_seconds
         while True:
             fields = reader.frame(FETCH_HEADER, deadline)
@@ -249,16 +269,27 @@ class WarcProcess:
     def finish(self) -> None:
         self.sync()
         self.writer.close_current()
+        self.db.close()
         self.emit(("done", self.stats))
 
     def sync(self) -> None:
-        """fsync the WARC file, then tell the crawl that the pending rows may commit."""
+        """fsync the WARC file, then commit the pending rows (crawler.warc_db)."""
         if not self.pending:
             return
         began = time.perf_counter()
         self.writer.sync()
-        self.stats.sync_seconds += time.perf_counter() - began
-        self.emit(("synced", self.pending))
+        synced = time.perf_counter()
+        self.stats.sync_seconds += synced - began
+        where = self.pending[-1].row["warc_file"]
+        try:
+            self.db.commit(self.pending)
+        except Exception as exc:
+            raise DatabaseWriteError(
+                f"committing {len(self.pending)} capture rows to the provenance database "
+                f"(their records are fsynced in {where}): {type(exc).__name__}: {exc}"
+            ) from exc
+        self.stats.commit_seconds += time.perf_counter() - synced
+        self.stats.commits += 1
         self.pending = []
 
     def write(self, fetch: Fetch) -> None:
@@ -340,19 +371,28 @@ def main() -> int:
         return 0
     except EOFError:
         # the crawl went away without the stop frame: keep what was written (a closed,
-        # fsynced file that `crawler reindex` can read), though nothing more is reported
+        # fsynced file that `crawler reindex` can read), though nothing more is recorded
         log.error("the crawl process closed the pipe without finishing: closing the WARC file")
-        if process is not None:
-            process.writer.sync()
-            process.writer.on_close = None
-            process.writer.close_current()
+        _keep_file(process)
         return 1
     except BaseException as exc:  # noqa: BLE001 - reported to the crawl, then exit 1
         log.exception("WARC writer process failed")
         with contextlib.suppress(OSError):  # the crawl may be gone too
             send_event(events, ("error", f"{type(exc).__name__}: {exc}"))
+        with contextlib.suppress(Exception):  # as much as can be kept (disk full, ...)
+            _keep_file(process)
         return 1
 
+
+def _keep_file(process: WarcProcess | None) -> None:
+    """fsync, close and rename the WARC file being written, without recording it: its
+    records are whole (each is appended whole), and `crawler reindex` can read it."""
+    if process is None:
+        return
+    process.writer.sync()
+    process.writer.on_close = None
+    process.writer.close_current()
+    process.db.close()
 
 if __name__ == "__main__":
     sys.exit(main())
