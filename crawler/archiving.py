@@ -179,6 +179,10 @@ class ArchiveMiddleware:
             software=f"{SOFTWARE_NAME}/{__version__}",
         )
         self.recorder = Recorder(config, sessions=self.sessions, run=run, warcinfo=warcinfo)
+        # the writer process commits the crawl's rows through its own connection: this
+        # process holds none while it fetches (its page cache, and a PostgreSQL session
+        # per crawl machine); finish_run opens one again
+        self.sessions.kw["bind"].dispose()
         log.info("crawl run %s (%s) archiving into %s", run.id, run.uuid, config.archive_dir)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:

@@ -135,13 +135,14 @@ class Recorder:
         self.error: BaseException | None = None
         self._done = False
         plan = database_plan(sessions, run.id)
-        # the writer imports from exactly where this process does; -S skips the site
-        # module and its .pth files (~1.5 MB of the writer's memory)
+        # the writer imports from exactly where this process does (-P: not from the
+        # working directory, where another checkout may be); -S skips the site module and
+        # its .pth files (~1.5 MB of the writer's memory)
         package_root = str(Path(crawler.__file__).resolve().parents[1])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([package_root, *filter(None, sys.path)]))
         self._process = subprocess.Popen(
-            [sys.executable, "-S", "-c", WRITER_MAIN],
+            [sys.executable, "-S", "-P", "-c", WRITER_MAIN],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0,
         )
         assert self._process.stdin is not None and self._process.stdout is not None

@@ -155,3 +155,16 @@ def test_writer_error_reaches_the_crawl(tmp_path: Path) -> None:
     with sessions() as session:
         assert not list(session.scalars(select(Capture)))
     assert blocker.read_text().startswith("a file")
+
+
+def test_writer_imports_this_checkout_not_the_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crawl started in a folder that holds another `crawler` package (an older
+    checkout, say) still runs this checkout's writer process."""
+    (tmp_path / "elsewhere" / "crawler").mkdir(parents=True)
+    (tmp_path / "elsewhere" / "crawler" / "__init__.py").write_text(
+        "raise ImportError('the crawler package of the working directory was imported')\n")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    recorder, _ = _recorder(tmp_path)
+    recorder.submit(_ok("a", "/a"))
+    assert recorder.close().fetches == 1
