@@ -44,6 +44,9 @@ def preflight(collection: Collection, *, db_url: str, seed_ids: list[str], url: 
 
             raise BadInput(f"--url: {problem}")
     sessions = open_database(db_url)
+    from crawler.recorder import writer_connection
+
+    writer_connection(sessions.kw["bind"])  # a database the writer process cannot write
     with sessions() as session:  # the same check start_run makes, without keeping anything
         record_seeds(session, seeds, now=dt.datetime.now(dt.UTC))
         session.rollback()

@@ -2,7 +2,9 @@
 
 The URL is `sqlite:///<collection>/provenance.db` unless `--db URL`,
 `CRAWLER_DB_URL` (read in crawler.settings) or the `PROVENANCE_DB_URL` setting says
-otherwise; any SQLAlchemy URL works (PostgreSQL when several machines share a record).
+otherwise: SQLite, or PostgreSQL when several machines share a record (a crawl's rows
+are committed by its WARC writer process through sqlite3 or psycopg: crawler.warc_db;
+commands that only read take any SQLAlchemy URL).
 The schema is upgraded only through the Alembic migrations beside this file; a new,
 empty database is created from the models and stamped at the head revision (the
 same schema: tests/test_db.py compares them).

@@ -24,12 +24,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import crawler
-from crawler.db import sqlite_pragmas
-from crawler.errors import ArchiveError
+from crawler.db import safe_url, sqlite_pragmas
+from crawler.errors import ArchiveError, DatabaseError
 from crawler.fetch_records import Fetch
 from crawler.models import Capture, CrawlRun, LedgerEntry, Outlet, WarcFile
 from crawler.warc_db import DRIVERS, DatabasePlan, DatabaseWriteError
@@ -79,33 +79,39 @@ def _columns(model: type[Any]) -> tuple[str, ...]:
     return tuple(attr.key for attr in attrs)
 
 
-def database_plan(sessions: sessionmaker[Session], run_id: int, *,
-                  sqlite_cache_kib: int = WRITER_SQLITE_CACHE_KIB) -> DatabasePlan:
-    """How the writer process reaches the run's database without SQLAlchemy: the driver
-    and its connect arguments, as SQLAlchemy's own dialect makes them."""
-    engine = sessions.kw["bind"]
+def writer_connection(engine: Engine, *, sqlite_cache_kib: int = WRITER_SQLITE_CACHE_KIB
+                      ) -> tuple[str, tuple[Any, ...], dict[str, Any], tuple[str, ...]]:
+    """How the writer process connects to `engine`'s database without SQLAlchemy: the
+    DB-API module, its connect arguments as SQLAlchemy's own dialect makes them, and
+    what to run once connected. Raises DatabaseError for a database it cannot write."""
     dialect = engine.dialect
+    where = safe_url(str(engine.url))
     args, kwargs = dialect.create_connect_args(engine.url)
-    on_connect: tuple[str, ...] = ()
     if dialect.name == "sqlite" and dialect.driver == "pysqlite":
         if not args or args[0] in ("", ":memory:") or engine.url.query.get("mode") == "memory":
-            raise ArchiveError("an in-memory SQLite database cannot hold a crawl's records: "
-                               "the WARC writer process commits them (give a file)")
-        driver = "sqlite3"
+            raise DatabaseError(f"database {where}: an in-memory SQLite database cannot hold "
+                                "a crawl's records (the WARC writer process commits them)")
         kwargs = {k: v for k, v in kwargs.items() if k != "check_same_thread"}
         kwargs.update(timeout=30, isolation_level=None)  # it begins its own transactions
-        on_connect = tuple(sqlite_pragmas(sqlite_cache_kib))
-    elif dialect.name == "postgresql" and dialect.driver == "psycopg":
-        driver = "psycopg"
+        return "sqlite3", tuple(args), kwargs, tuple(sqlite_pragmas(sqlite_cache_kib))
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
         kwargs = {k: v for k, v in kwargs.items() if k != "context"}  # SQLAlchemy's adapters
-    else:
-        raise ArchiveError(
-            f"database {dialect.name}+{dialect.driver}: a crawl records its captures "
-            f"through {' or '.join(DRIVERS)} (sqlite:///FILE or postgresql://...)")
+        return "psycopg", tuple(args), kwargs, ()
+    raise DatabaseError(
+        f"database {where}: a crawl commits its rows through {' or '.join(DRIVERS)} "
+        f"(sqlite:///FILE or postgresql://...), not {dialect.name}+{dialect.driver}")
+
+
+def database_plan(sessions: sessionmaker[Session], run_id: int) -> DatabasePlan:
+    """What the writer process needs to write the run's rows (crawler.warc_db)."""
+    try:
+        driver, args, kwargs, on_connect = writer_connection(sessions.kw["bind"])
+    except DatabaseError as exc:
+        raise ArchiveError(str(exc)) from None
     with sessions() as session:
         outlets = {name: oid for oid, name in session.execute(select(Outlet.id, Outlet.name))}
     plan = DatabasePlan(
-        driver=driver, connect_args=tuple(args), connect_kwargs=kwargs, on_connect=on_connect,
+        driver=driver, connect_args=args, connect_kwargs=kwargs, on_connect=on_connect,
         run_id=run_id, outlets=outlets, capture_columns=_columns(Capture),
         ledger_table=LedgerEntry.__tablename__,
         table_columns={"outlets": _columns(Outlet), "warc_files": _columns(WarcFile),

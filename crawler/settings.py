@@ -2,7 +2,7 @@
 
 Scrapy reads this module (scrapy.cfg names it); the CLI starts from it and overrides
 what its options say. The environment is read here and nowhere else:
-CRAWLER_DB_URL selects the provenance database (any SQLAlchemy URL).
+CRAWLER_DB_URL selects the provenance database (a SQLAlchemy URL: SQLite or PostgreSQL).
 Prefixes name the component that reads a setting: ARCHIVE_ (crawler.archiving and
 crawler.recorder), PROVENANCE_ (the database), REQUISITES_ (the spider),
 CRAWLER_ (the collection and the operator), PROGRESS_ (crawler.progress),
@@ -29,7 +29,8 @@ CRAWLER_CONTACT = "mailto:archivist@example.org"
 USER_AGENT = f"{SOFTWARE_NAME}/{__version__} (+{CRAWLER_CONTACT}; archival crawler)"
 
 # --- the provenance database ------------------------------------------------------------
-# SQLAlchemy URL; empty means sqlite:///<collection>/provenance.db.
+# SQLAlchemy URL of SQLite or PostgreSQL (psycopg); empty means
+# sqlite:///<collection>/provenance.db.
 PROVENANCE_DB_URL = os.environ.get("CRAWLER_DB_URL", "")
 # Ed25519 private key (PEM) that signs each run's ledger head (`crawl --sign KEYFILE`,
 # `crawler keygen`); empty = heads are not signed. See crawler.signing.

@@ -16,10 +16,10 @@ from sqlalchemy.dialects import postgresql
 
 from crawler import ledger
 from crawler.db import open_database
-from crawler.errors import ArchiveError
+from crawler.errors import ArchiveError, DatabaseError
 from crawler.fetch_records import Fetch
 from crawler.models import Capture, LedgerEntry, Outlet, WarcFile
-from crawler.recorder import Recorder, RecorderConfig, database_plan
+from crawler.recorder import Recorder, RecorderConfig, database_plan, writer_connection
 from crawler.runs import start_run
 from crawler.warc_db import DatabaseWriteError, bind_time
 
@@ -77,6 +77,9 @@ def test_what_the_writer_cannot_write_is_refused_before_the_crawl(tmp_path: Path
                            robots_obey=True, settings={})
     with pytest.raises(ArchiveError, match="in-memory SQLite"):
         database_plan(memory, memory_run.id)
+    # a database whose driver the writer does not speak: refused before the crawl (exit 2)
+    with pytest.raises(DatabaseError, match=r"mysql\+pymysql://u:\*\*\*@h/db.*sqlite3 or psycopg"):
+        writer_connection(create_engine("mysql+pymysql://u:secret@h/db", module=sqlite3))
 
 
 def test_an_outlet_the_crawl_had_not_recorded(tmp_path: Path) -> None:
