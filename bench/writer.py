@@ -1,7 +1,8 @@
 """The archive's writer on its own: feed fetches of the benchmark site through
 `crawler.recorder.Recorder` (no Scrapy, no network) and time it — the writer's
-capacity in pages/s, the CPU per fetch of the writer process and of the crawl's
-side (submit and commit), and with --profile a cProfile of the writer process.
+capacity in pages/s, the CPU per fetch of the writer process (records and database
+commits) and of the crawl's
+side (submit), and with --profile a cProfile of the writer process.
 
     python bench/writer.py --pages 1000 [--gzip-level 6] [--profile]
 """
@@ -83,7 +84,7 @@ def main() -> int:
             recorder.submit(f)
         recorder.close()
         wall = time.perf_counter() - t0
-        here = time.process_time() - c0  # submitting, and committing the rows
+        here = time.process_time() - c0  # submitting (the writer commits the rows)
         w1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         there = (w1.ru_utime - w0.ru_utime) + (w1.ru_stime - w0.ru_stime)
         warc_mb = sum(f.stat().st_size for f in (Path(tmp) / "archive").glob("*.warc.gz")) / 1e6
@@ -92,7 +93,8 @@ def main() -> int:
         print(f"{len(items)} fetches ({args.pages} pages, {mb:.1f} MB) in {wall:.2f} s: "
               f"{args.pages / wall:.0f} pages/s, {wall * ms:.2f} ms/fetch, "
               f"gzip level {args.gzip_level}; CPU per fetch: writer process "
-              f"{there * ms:.2f} ms, this process (submit + commit) {here * ms:.2f} ms; "
+              f"{there * ms:.2f} ms (records and commits), this process (submit) "
+              f"{here * ms:.2f} ms; "
               f"WARC {warc_mb:.1f} MB")
         if args.profile:
             pstats.Stats(str(profile_file)).sort_stats(args.sort).print_stats(args.top)
