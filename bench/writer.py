@@ -1,8 +1,8 @@
 """The archive's writer on its own: feed fetches of the benchmark site through
 `crawler.recorder.Recorder` (no Scrapy, no network) and time it — the writer's
 capacity in pages/s, the CPU per fetch of the writer process (records and database
-commits) and of the crawl's
-side (submit), and with --profile a cProfile of the writer process.
+commits) and of the crawl's side (submit), and with --profile a cProfile of the writer
+process.
 
     python bench/writer.py --pages 1000 [--gzip-level 6] [--profile]
 """
