@@ -37,7 +37,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.errors import DatabaseError
-from crawler.warc_db import MULTI_ROW_PARAMS
+from crawler.warc_db import MULTI_ROW_PARAMS as MULTI_ROW_PARAMS  # re-exported
+from crawler.warc_db import row_chunks
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -191,7 +192,7 @@ class _Compiled:
     names: tuple[str, ...]  # the row's values in the order the statement binds them
     positional: bool
     processors: tuple[Any, ...]  # SQLAlchemy's bind processor per name, or None
-    chunk: int  # rows per multi-row statement (a power of two; 1: executemany only)
+    multi_row: bool  # multi-row INSERTs (crawler.warc_db.row_chunks); else executemany
 
 
 class BulkInsert:
@@ -203,13 +204,10 @@ class BulkInsert:
     one (UTC datetimes), and hands the driver plain tuples or dicts. Rows are dicts
     holding every key given; the values stored are exactly what Core would store.
 
-    With a qmark driver (sqlite3) rows go in as multi-row INSERTs of `chunk`, `chunk`/2,
-    ... 1 rows (at most MULTI_ROW_PARAMS values each): sqlite3's executemany steps the
-    statement once per row and gives up the interpreter lock for every step, and the
-    crawl's collector thread shares that lock with the reactor (BENCHMARKS.md). Powers
-    of two keep the distinct statements the driver prepares and caches to a handful
-    (a statement per row count held ~70 MB once: BENCHMARKS.md, "Memory"). Other
-    drivers (psycopg: named parameters, its own batching) keep executemany.
+    With a qmark driver (sqlite3) rows go in as multi-row INSERTs of 2**k rows
+    (`crawler.warc_db.row_chunks`): sqlite3's executemany steps the statement once per
+    row and gives up the interpreter lock for every step. Other drivers (psycopg: named
+    parameters, its own batching) keep executemany.
     """
 
     def __init__(self, table: Table, keys: Sequence[str]) -> None:
@@ -226,11 +224,10 @@ class BulkInsert:
             processors = tuple(self.table.c[name].type.dialect_impl(dialect)
                                .bind_processor(dialect) for name in names)
             sql = str(compiled)
-            chunk = 1
-            if dialect.paramstyle == "qmark" and sql.endswith(" VALUES " + _row(len(names))):
-                while chunk * 2 * len(names) <= MULTI_ROW_PARAMS:
-                    chunk *= 2
-            self._compiled[key] = _Compiled(sql, names, dialect.positional, processors, chunk)
+            multi_row = (dialect.paramstyle == "qmark"
+                         and sql.endswith(" VALUES " + _row(len(names))))
+            self._compiled[key] = _Compiled(sql, names, dialect.positional, processors,
+                                            multi_row)
         return self._compiled[key]
 
     def execute(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -252,13 +249,10 @@ class BulkInsert:
                     row_values[i] = process(row_values[i])
             params.append(tuple(row_values) if positional
                           else dict(zip(names, row_values, strict=True)))
-        if statement.chunk == 1:
+        if not statement.multi_row:
             connection.exec_driver_sql(statement.sql, params)
             return
-        start, size = 0, statement.chunk
-        while start < len(params):
-            while size > len(params) - start:
-                size //= 2
+        for start, size in row_chunks(len(params), len(names)):
             batch = params[start:start + size]
             if size == 1:
                 connection.exec_driver_sql(statement.sql, batch)
@@ -266,7 +260,6 @@ class BulkInsert:
                 more = ", " + ", ".join([_row(len(names))] * (size - 1))
                 connection.exec_driver_sql(statement.sql + more,
                                            tuple(itertools.chain.from_iterable(batch)))
-            start += size
 
 
 def _row(width: int) -> str:

@@ -4,8 +4,8 @@ Each entry holds the canonical serialisation of one row as it was written (or
 updated) and `entry_hash = SHA-256(prev_hash || "\\n" || payload)`, chaining it to the
 entry before it (both defined in `crawler.canonical`). The first entry's `prev_hash` is
 GENESIS (64 zeros). The head (the newest entry's hash) is what an archivist publishes;
-`crawler verify` recomputes the chain
-(`walk_chain`) and checks every row against its newest entry (`check_rows`).
+`crawler verify` recomputes the chain (`walk_chain`) and checks every row against its
+newest entry (`check_rows`).
 """
 
 from __future__ import annotations

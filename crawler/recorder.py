@@ -135,7 +135,6 @@ class Recorder:
         warcinfo: dict[str, str],
     ) -> None:
         self.config = config
-        self.sessions = sessions
         self.run_id = run.id
         self.stats = RecorderStats()
         self.error: BaseException | None = None

@@ -46,6 +46,22 @@ WARC_FILE_COLUMNS = ("id", "name", "run_id", "warcinfo_id", "opened_at", "closed
 DRIVERS = ("sqlite3", "psycopg")
 
 
+def row_chunks(count: int, width: int) -> Iterator[tuple[int, int]]:
+    """(start, rows) of the multi-row INSERTs that take `count` rows of `width` values:
+    2**k rows each, largest first, at most MULTI_ROW_PARAMS values. Powers of two keep
+    the distinct statements a driver prepares and caches to a handful (a statement per
+    row count held ~70 MB once: BENCHMARKS.md, "Memory")."""
+    size = 1
+    while size * 2 * width <= MULTI_ROW_PARAMS:
+        size *= 2
+    start = 0
+    while start < count:
+        while size > count - start:
+            size //= 2
+        yield start, size
+        start += size
+
+
 class DatabaseWriteError(Exception):
     """The writer process could not commit rows (the crawl stops and says why)."""
 
@@ -246,22 +262,13 @@ class ProvenanceWriter:
 
     def _insert(self, cursor: Any, table: str, columns: Sequence[str],
                 rows: Sequence[tuple[Any, ...]]) -> None:
-        """Multi-row INSERTs of 2**k rows at most MULTI_ROW_PARAMS values each (a few
-        distinct statements, which the driver prepares once: crawler.db.BulkInsert)."""
-        width = len(columns)
-        chunk = 1
-        while chunk * 2 * width <= MULTI_ROW_PARAMS:
-            chunk *= 2
-        start, size = 0, chunk
-        while start < len(rows):
-            while size > len(rows) - start:
-                size //= 2
+        """Multi-row INSERTs (`row_chunks`), each statement built once."""
+        for start, size in row_chunks(len(rows), len(columns)):
             key = (table, size)
             if key not in self._sql:
-                marks = "(" + ", ".join([self.mark] * width) + ")"
+                marks = "(" + ", ".join([self.mark] * len(columns)) + ")"
                 names = ", ".join(f'"{name}"' for name in columns)
                 self._sql[key] = (f"INSERT INTO {table} ({names}) VALUES "
                                   + ", ".join([marks] * size))
             cursor.execute(self._sql[key],
                            tuple(itertools.chain.from_iterable(rows[start:start + size])))
-            start += size

@@ -30,6 +30,7 @@ with both pipes attached:
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import operator
 import os
@@ -227,7 +228,7 @@ class WarcProcess:
             on_open=self.file_opened, on_close=self.file_closed,
         )
 
-    def file_opened(self, name: str, warcinfo_id: str, opened_at: Any) -> None:
+    def file_opened(self, name: str, warcinfo_id: str, opened_at: dt.datetime) -> None:
         self.db.file_opened(name, warcinfo_id, opened_at)
         self.emit(("opened", name, warcinfo_id, opened_at))
 
