@@ -371,10 +371,20 @@ def main() -> int:
             process.run(reader)
         return 0
     except EOFError:
-        # the crawl went away without the stop frame: keep what was written (a closed,
-        # fsynced file that `crawler reindex` can read), though nothing more is recorded
-        log.error("the crawl process closed the pipe without finishing: closing the WARC file")
-        _keep_file(process)
+        # the crawl went away without the stop frame (killed, out of memory): commit what
+        # was written and close the file as a finished crawl would; the run row stays
+        # open, without a ledger head (`crawler verify` reports it unfinished)
+        log.error("the crawl process closed the pipe without finishing: committing what "
+                  "was written and closing the WARC file")
+        if process is not None:
+            try:
+                process.sync()
+                process.writer.close_current()
+                process.db.close()
+            except Exception:  # noqa: BLE001 - keep the file even so
+                log.exception("could not commit the last rows: the WARC file is kept")
+                with contextlib.suppress(Exception):
+                    _keep_file(process)
         return 1
     except BaseException as exc:  # noqa: BLE001 - reported to the crawl, then exit 1
         log.exception("WARC writer process failed")
@@ -386,8 +396,9 @@ def main() -> int:
 
 
 def _keep_file(process: WarcProcess | None) -> None:
-    """fsync, close and rename the WARC file being written, without recording it: its
-    records are whole (each is appended whole), and `crawler reindex` can read it."""
+    """fsync, close and rename the WARC file being written, without recording it (the
+    database failed): its records are whole (each is appended whole), and
+    `crawler reindex` can read it."""
     if process is None:
         return
     process.writer.sync()

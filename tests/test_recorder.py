@@ -4,6 +4,7 @@ match `ledger.canonical` of the rows as loaded back, and WARC records with diges
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler import ledger
 from crawler.db import open_database
 from crawler.fetch_records import Fetch
-from crawler.models import Capture, LedgerEntry
+from crawler.models import Capture, LedgerEntry, WarcFile
 from crawler.recorder import Recorder, RecorderConfig
 from crawler.runs import start_run
 
@@ -168,3 +169,24 @@ def test_writer_imports_this_checkout_not_the_working_directory(
     recorder, _ = _recorder(tmp_path)
     recorder.submit(_ok("a", "/a"))
     assert recorder.close().fetches == 1
+
+
+def test_crawl_gone_the_writer_commits_what_it_wrote(tmp_path: Path) -> None:
+    """The crawl process disappears without the stop frame (killed, out of memory): the
+    writer commits the rows of what it wrote, closes and records its WARC file, and
+    exits 1; the run itself stays open."""
+    recorder, sessions = _recorder(tmp_path)  # batches of 1000: nothing committed yet
+    for fetch in _fetches():
+        recorder.submit(fetch)
+    assert recorder._process.stdin is not None
+    recorder._process.stdin.close()  # what the crawl's death does to the pipe
+    assert recorder._process.wait(timeout=60) == 1
+    recorder._thread.join(timeout=10)
+    with sessions() as session:
+        assert len(list(session.scalars(select(Capture)))) == len(_fetches())
+        warc = session.scalars(select(WarcFile)).one()
+        assert warc.closed_at is not None and warc.size
+        data = (tmp_path / "archive" / warc.name).read_bytes()
+        assert warc.sha256 == hashlib.sha256(data).hexdigest()
+        assert not list(ledger.check_rows(session))
+        assert not ledger.walk_chain(session).issues
