@@ -16,7 +16,7 @@ import functools
 import itertools
 import logging
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,8 +37,6 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.errors import DatabaseError
-from crawler.warc_db import MULTI_ROW_PARAMS as MULTI_ROW_PARAMS  # re-exported
-from crawler.warc_db import row_chunks
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -184,6 +182,26 @@ def open_database(url: str, *, upgrade_schema: bool = True,
 
 
 
+#: bound values per multi-row INSERT: SQLite's limit before 3.32 (later: 32,766)
+MULTI_ROW_PARAMS = 999
+
+
+def row_chunks(count: int, width: int) -> Iterator[tuple[int, int]]:
+    """(start, rows) of the multi-row INSERTs that take `count` rows of `width` values:
+    2**k rows each, largest first, at most MULTI_ROW_PARAMS values. Powers of two keep
+    the distinct statements a driver prepares and caches to a handful (a statement per
+    row count held ~70 MB once: BENCHMARKS.md, "Memory")."""
+    size = 1
+    while size * 2 * width <= MULTI_ROW_PARAMS:
+        size *= 2
+    start = 0
+    while start < count:
+        while size > count - start:
+            size //= 2
+        yield start, size
+        start += size
+
+
 @dataclass(frozen=True)
 class _Compiled:
     """BulkInsert's statement for one dialect."""
@@ -192,7 +210,7 @@ class _Compiled:
     names: tuple[str, ...]  # the row's values in the order the statement binds them
     positional: bool
     processors: tuple[Any, ...]  # SQLAlchemy's bind processor per name, or None
-    multi_row: bool  # multi-row INSERTs (crawler.warc_db.row_chunks); else executemany
+    multi_row: bool  # multi-row INSERTs (row_chunks); else executemany
 
 
 class BulkInsert:
@@ -205,8 +223,9 @@ class BulkInsert:
     holding every key given; the values stored are exactly what Core would store.
 
     With a qmark driver (sqlite3) rows go in as multi-row INSERTs of 2**k rows
-    (`crawler.warc_db.row_chunks`): sqlite3's executemany steps the statement once per
-    row and gives up the interpreter lock for every step. Other drivers (psycopg: named
+    (`row_chunks`): sqlite3's executemany steps the statement once per row and gives up
+    the interpreter lock for every step, which costs a process whose other threads need
+    it (the crawl's reactor, when it records 20,000 seeds). Other drivers (psycopg: named
     parameters, its own batching) keep executemany.
     """
 

@@ -27,15 +27,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib
-import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.canonical import GENESIS, LEDGER_LOCK, canonical_text, chain_hash, plain
 
-#: bound values per multi-row INSERT: SQLite's limit before 3.32 (later: 32,766)
-MULTI_ROW_PARAMS = 999
 LEDGER_COLUMNS = ("table_name", "row_id", "action", "payload", "prev_hash", "entry_hash",
                   "recorded_at")
 #: the columns this module writes of the tables whose rows it makes whole (a new column
@@ -44,22 +41,6 @@ OUTLET_COLUMNS = ("id", "name")
 WARC_FILE_COLUMNS = ("id", "name", "run_id", "warcinfo_id", "opened_at", "closed_at", "size",
                      "sha256", "gzip_level")
 DRIVERS = ("sqlite3", "psycopg")
-
-
-def row_chunks(count: int, width: int) -> Iterator[tuple[int, int]]:
-    """(start, rows) of the multi-row INSERTs that take `count` rows of `width` values:
-    2**k rows each, largest first, at most MULTI_ROW_PARAMS values. Powers of two keep
-    the distinct statements a driver prepares and caches to a handful (a statement per
-    row count held ~70 MB once: BENCHMARKS.md, "Memory")."""
-    size = 1
-    while size * 2 * width <= MULTI_ROW_PARAMS:
-        size *= 2
-    start = 0
-    while start < count:
-        while size > count - start:
-            size //= 2
-        yield start, size
-        start += size
 
 
 class DatabaseWriteError(Exception):
@@ -136,7 +117,7 @@ class ProvenanceWriter:
         self.unrecorded: list[str] = []  # files whose rows go in with the next batch
         self.redirect_ids: dict[str, int] = {}  # key of a committed redirect -> capture id
         self.last_id = 0  # the highest capture id of this run seen so far
-        self._sql: dict[tuple[str, int], str] = {}
+        self._sql: dict[str, str] = {}  # table -> its INSERT
         module = importlib.import_module(plan.driver)
         self.conn = module.connect(*plan.connect_args, **plan.connect_kwargs)
         cursor = self.conn.cursor()
@@ -262,13 +243,11 @@ class ProvenanceWriter:
 
     def _insert(self, cursor: Any, table: str, columns: Sequence[str],
                 rows: Sequence[tuple[Any, ...]]) -> None:
-        """Multi-row INSERTs (`row_chunks`), each statement built once."""
-        for start, size in row_chunks(len(rows), len(columns)):
-            key = (table, size)
-            if key not in self._sql:
-                marks = "(" + ", ".join([self.mark] * len(columns)) + ")"
-                names = ", ".join(f'"{name}"' for name in columns)
-                self._sql[key] = (f"INSERT INTO {table} ({names}) VALUES "
-                                  + ", ".join([marks] * size))
-            cursor.execute(self._sql[key],
-                           tuple(itertools.chain.from_iterable(rows[start:start + size])))
+        """One prepared single-row INSERT per table, run for every row (executemany: in
+        this process it costs no other thread the interpreter lock, and it took 8 % less
+        time and no more memory than multi-row INSERTs; BENCHMARKS.md, "Stop 13")."""
+        if table not in self._sql:
+            marks = ", ".join([self.mark] * len(columns))
+            names = ", ".join(f'"{name}"' for name in columns)
+            self._sql[table] = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+        cursor.executemany(self._sql[table], rows)
