@@ -180,8 +180,6 @@ def open_database(url: str, *, upgrade_schema: bool = True,
     return sessionmaker(engine, expire_on_commit=False)
 
 
-
-
 #: bound values per multi-row INSERT: SQLite's limit before 3.32 (later: 32,766)
 MULTI_ROW_PARAMS = 999
 
