@@ -135,8 +135,6 @@ class Recorder:
         run: CrawlRun,
         warcinfo: dict[str, str],
     ) -> None:
-        self.config = config
-        self.run_id = run.id
         self.stats = RecorderStats()
         self.error: BaseException | None = None
         self._done = False

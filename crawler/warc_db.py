@@ -59,7 +59,7 @@ class DatabasePlan:
     outlets: dict[str, int]  # outlet name -> id, as on record when the crawl began
     capture_columns: tuple[str, ...]  # every column of a capture row (its ledger text)
     ledger_table: str  # crawler.models.LedgerEntry's table
-    table_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # outlets, ...
+    table_columns: dict[str, tuple[str, ...]]  # outlets, warc_files, the ledger
 
     def check(self) -> None:
         """Refuse a plan this module cannot write exactly (raises DatabaseWriteError)."""
@@ -198,9 +198,8 @@ class ProvenanceWriter:
         """Rows of the WARC files opened since the last transaction, with their entries."""
         for name in self.unrecorded:
             row = self.files[name]
-            values = [bind_time(v, self.driver) if isinstance(v, dt.datetime) else v
-                      for k, v in row.items() if k != "id"]
-            self._insert(cursor, "warc_files", [k for k in row if k != "id"], [tuple(values)])
+            columns = [key for key in row if key != "id"]
+            self._insert(cursor, "warc_files", columns, [self._bound(row, columns)])
             row["id"] = self._id_of(cursor, "warc_files", name)
             ledger.add("warc_files", row["id"], row)
         self.unrecorded = []
@@ -227,10 +226,8 @@ class ProvenanceWriter:
         if not chunk:
             return []
         columns = [key for key in self.plan.capture_columns if key != "id"]
-        rows = [tuple(bind_time(value, self.driver) if isinstance(value, dt.datetime)
-                      else value for value in map(item.row.__getitem__, columns))
-                for item in chunk]
-        self._insert(cursor, "captures", columns, rows)
+        self._insert(cursor, "captures", columns,
+                     [self._bound(item.row, columns) for item in chunk])
         cursor.execute(f"SELECT id, metadata_record_id FROM captures WHERE run_id = {self.mark} "
                        f"AND id > {self.mark}", (self.plan.run_id, self.last_id))
         ids = {record: capture_id for capture_id, record in cursor.fetchall()}
@@ -240,6 +237,11 @@ class ProvenanceWriter:
             if item.redirect:
                 self.redirect_ids[item.key] = item.row["id"]
         return chunk
+
+    def _bound(self, row: dict[str, Any], columns: Sequence[str]) -> tuple[Any, ...]:
+        """A row's values under `columns` as the driver takes them (times: `bind_time`)."""
+        return tuple(bind_time(value, self.driver) if isinstance(value, dt.datetime) else value
+                     for value in map(row.__getitem__, columns))
 
     def _insert(self, cursor: Any, table: str, columns: Sequence[str],
                 rows: Sequence[tuple[Any, ...]]) -> None:

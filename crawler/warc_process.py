@@ -268,10 +268,15 @@ class WarcProcess:
                 self.writer.close_current()
 
     def finish(self) -> None:
+        self.close()
+        self.emit(("done", self.stats))
+
+    def close(self) -> None:
+        """Commit what is pending, close (and record) the WARC file, let go of the
+        database."""
         self.sync()
         self.writer.close_current()
         self.db.close()
-        self.emit(("done", self.stats))
 
     def sync(self) -> None:
         """fsync the WARC file, then commit the pending rows (crawler.warc_db)."""
@@ -378,9 +383,7 @@ def main() -> int:
                   "was written and closing the WARC file")
         if process is not None:
             try:
-                process.sync()
-                process.writer.close_current()
-                process.db.close()
+                process.close()
             except Exception:  # noqa: BLE001 - keep the file even so
                 log.exception("could not commit the last rows: the WARC file is kept")
                 with contextlib.suppress(Exception):
