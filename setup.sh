@@ -32,7 +32,7 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
 
-# pywb for `crawler replay`, in its own virtualenv (crawler.replay finds it here).
+# pywb for `crawler replay`, in its own virtualenv (crawler.access.replay finds it here).
 if [ ! -x .venv-replay/bin/wayback ]; then
   "$PYTHON" -m venv .venv-replay
   .venv-replay/bin/python -m pip install -q --upgrade pip

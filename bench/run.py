@@ -337,7 +337,7 @@ def startup_seconds() -> float:
 
 def archive_settings() -> str:
     import crawler.settings as cs
-    from crawler.warc_write import DEFLATE_LIBRARY
+    from crawler.warc.write import DEFLATE_LIBRARY
 
     return (f"ARCHIVE_GZIP_LEVEL={cs.ARCHIVE_GZIP_LEVEL} with {DEFLATE_LIBRARY}, "
             f"ARCHIVE_COMMIT_BATCH={cs.ARCHIVE_COMMIT_BATCH}, writer in its own process")

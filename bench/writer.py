@@ -1,5 +1,5 @@
 """The archive's writer on its own: feed fetches of the benchmark site through
-`crawler.recorder.Recorder` (no Scrapy, no network) and time it — the writer's
+`crawler.capture.recorder.Recorder` (no Scrapy, no network) and time it — the writer's
 capacity in pages/s, the CPU per fetch of the writer process (records and database
 commits) and of the crawl's side (submit), and with --profile a cProfile of the writer
 process.
@@ -24,10 +24,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.site import article_html, article_path, image_bytes, image_paths  # noqa: E402
-from crawler.db import open_database  # noqa: E402
-from crawler.fetch_records import Fetch  # noqa: E402
-from crawler.recorder import Recorder, RecorderConfig  # noqa: E402
-from crawler.runs import start_run  # noqa: E402
+from crawler.capture.recorder import Recorder, RecorderConfig  # noqa: E402
+from crawler.store.db import open_database  # noqa: E402
+from crawler.store.runs import start_run  # noqa: E402
+from crawler.warc.records import Fetch  # noqa: E402
 
 REQ = (("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
        ("Accept-Language", "en"), ("User-Agent", "provenance-crawler/0.1.0 (bench)"),
@@ -74,7 +74,7 @@ def main() -> int:
                                 batch_records=args.batch, batch_seconds=1.0,
                                 software="bench")
         profile_file = Path(tmp) / "writer.prof"
-        if args.profile:  # the writer process profiles itself (crawler.warc_process)
+        if args.profile:  # the writer process profiles itself (crawler.capture.writer)
             os.environ["CRAWLER_WRITER_PROFILE"] = str(profile_file)
         recorder = Recorder(config, sessions=sessions, run=run, warcinfo={"software": "bench"})
         t0 = time.perf_counter()

@@ -24,4 +24,4 @@ def __getattr__(name: str) -> str:
     globals()["__version__"] = found
     return found
 
-from crawler import warcio_compat  # noqa: E402,F401 - br decoding for warcio readers
+from crawler.warc import warcio_compat  # noqa: E402,F401 - br decoding for warcio readers

@@ -3,10 +3,10 @@
 Scrapy reads this module (scrapy.cfg names it); the CLI starts from it and overrides
 what its options say. The environment is read here and nowhere else:
 CRAWLER_DB_URL selects the provenance database (a SQLAlchemy URL: SQLite or PostgreSQL).
-Prefixes name the component that reads a setting: ARCHIVE_ (crawler.archiving and
-crawler.recorder), PROVENANCE_ (the database), REQUISITES_ (the spider),
-CRAWLER_ (the collection and the operator), PROGRESS_ (crawler.progress),
-REPLAY_ (crawler.replay and the replay URLs of citations).
+Prefixes name the component that reads a setting: ARCHIVE_ (crawler.capture.middleware and
+crawler.capture.recorder), PROVENANCE_ (the database), REQUISITES_ (the spider),
+CRAWLER_ (the collection and the operator), PROGRESS_ (crawler.capture.progress),
+REPLAY_ (crawler.access.replay and the replay URLs of citations).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ USER_AGENT = f"{SOFTWARE_NAME}/{__version__} (+{CRAWLER_CONTACT}; archival crawl
 # sqlite:///<collection>/provenance.db.
 PROVENANCE_DB_URL = os.environ.get("CRAWLER_DB_URL", "")
 # Ed25519 private key (PEM) that signs each run's ledger head (`crawl --sign KEYFILE`,
-# `crawler keygen`); empty = heads are not signed. See crawler.signing.
+# `crawler keygen`); empty = heads are not signed. See crawler.store.signing.
 PROVENANCE_SIGNING_KEY = ""
 
 # --- archiving ---------------------------------------------------------------------------
@@ -53,7 +53,7 @@ ARCHIVE_GZIP_LEVEL = 6
 # Commit capture rows (after fsync of their WARC bytes) every N fetches or S seconds.
 ARCHIVE_COMMIT_BATCH = 200
 ARCHIVE_COMMIT_SECONDS = 1.0
-# (The WARC writer runs in its own process, `crawler.warc_process`; the crawl waits for
+# (The WARC writer runs in its own process, `crawler.capture.writer`; the crawl waits for
 # it only when it is a pipe's worth, 1 MB, behind.)
 
 # --- what a page needs ---------------------------------------------------------------
@@ -63,14 +63,14 @@ REQUISITES_MAX_DEPTH = 3
 # --- the crawl process -------------------------------------------------------------------
 # Allocations between young garbage collections while a spider runs (Python's default
 # is 700; 0 keeps it). Larger lets each response's objects die young instead of being
-# walked by full collections, which took a quarter of the crawl's CPU (crawler.gc_tuning).
+# walked by full collections, which took a quarter of the crawl's CPU (crawler.capture.gc_tuning).
 CRAWL_GC_THRESHOLD = 20_000
 
 # --- progress ----------------------------------------------------------------------------
 # Seconds between progress reports of a crawl (0 = none).
 PROGRESS_INTERVAL = 5.0
 
-# --- replay (crawler.replay, `crawler replay`, `crawler cite`, `crawler timemap`) -----------
+# --- replay (crawler.access.replay, `crawler replay`, `crawler cite`, `crawler timemap`) ----------
 # pywb's own virtualenv (or its `wayback` program); empty = <repo>/.venv-replay (setup.sh).
 # pywb must not share the crawler's virtualenv: its brotlipy breaks Scrapy's brotli.
 REPLAY_PYWB = ""
@@ -94,15 +94,15 @@ DEFAULT_REQUEST_HEADERS = {
     "Accept-Encoding": "gzip, deflate, br",
 }
 DOWNLOADER_MIDDLEWARES = {
-    # Scrapy's lets requests that wait together for robots.txt through (crawler/robots.py)
+    # Scrapy's lets requests that wait together for robots.txt through (crawler/capture/robots.py)
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "crawler.robots.RobotsTxtMiddleware": 100,
+    "crawler.capture.robots.RobotsTxtMiddleware": 100,
     # next to the downloader: raw bodies and every redirect hop
-    "crawler.archiving.ArchiveMiddleware": 950,
+    "crawler.capture.middleware.ArchiveMiddleware": 950,
 }
 EXTENSIONS = {
-    "crawler.progress.CrawlProgress": 500,
-    "crawler.gc_tuning.GcTuning": 0,
+    "crawler.capture.progress.CrawlProgress": 500,
+    "crawler.capture.gc_tuning.GcTuning": 0,
     "scrapy.extensions.telnet.TelnetConsole": None,
 }
 TELNETCONSOLE_ENABLED = False

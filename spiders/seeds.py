@@ -20,11 +20,11 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.archiving import fetch_failed
+from crawler.capture.middleware import fetch_failed
+from crawler.capture.requisites import css_requisites, html_requisites
 from crawler.collection import Collection
 from crawler.errors import ManifestError
 from crawler.manifest import Manifest, Seed, check_url, load_manifest
-from crawler.requisites import css_requisites, html_requisites
 
 
 class SeedsSpider(Spider):

@@ -16,7 +16,7 @@ from bench.site import (
     site_files,
     write_site,
 )
-from crawler.requisites import html_requisites
+from crawler.capture.requisites import html_requisites
 
 
 def _digest(pages: int) -> str:

@@ -10,10 +10,10 @@ from conftest import CrawledCollection, run_cli
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from crawler.cdx import CdxjLine, timestamp14
-from crawler.db import open_database
-from crawler.models import Capture
-from crawler.warc_read import read_record_at
+from crawler.access.cdx import CdxjLine, timestamp14
+from crawler.store.db import open_database
+from crawler.store.models import Capture
+from crawler.warc.read import read_record_at
 
 
 def _captures(crawled: CrawledCollection) -> list[Capture]:

@@ -20,9 +20,9 @@ from sqlalchemy.orm import joinedload
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.cli import main
-from crawler.db import open_database
 from crawler.fixture_site.manifest import SEEDS, local_url
-from crawler.models import Capture
+from crawler.store.db import open_database
+from crawler.store.models import Capture
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "csl-data.schema.json").read_text())
 SHA256 = re.compile(r"\b[0-9a-f]{64}\b")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.compare import FetchOutcome, compare
-from crawler.extract import decode_html, extract_page
-from crawler.flags import KINDS, Flag
-from crawler.seedcopy import load_seed_copy
+from crawler.compare.comparison import FetchOutcome, compare
+from crawler.compare.flags import KINDS, Flag
+from crawler.compare.live_page import decode_html, extract_page
+from crawler.compare.seed_copy import load_seed_copy
 from tests.conftest import run_cli
 
 DATA = Path(__file__).parent / "data" / "compare"

@@ -19,8 +19,8 @@ from conftest import CrawledCollection, run_cli
 from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.db import open_database
-from crawler.models import Capture, CrawlRun, Seed, WarcFile
+from crawler.store.db import open_database
+from crawler.store.models import Capture, CrawlRun, Seed, WarcFile
 
 
 def _rows(crawled: CrawledCollection, model: type) -> list:

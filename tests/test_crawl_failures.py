@@ -14,8 +14,8 @@ import pytest
 from conftest import FAST, REPO, crawl_collection, make_collection, run_cli
 from sqlalchemy import select
 
-from crawler.db import open_database
-from crawler.models import Capture, CrawlRun
+from crawler.store.db import open_database
+from crawler.store.models import Capture, CrawlRun
 
 DARPAN = "/www.darpanmagazine.com/news/international/isis-inspiring-pakistani-militants/"
 

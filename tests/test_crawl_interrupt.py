@@ -14,9 +14,9 @@ from pathlib import Path
 from conftest import FAST, REPO, db_url_for, make_collection, run_cli
 from sqlalchemy import select
 
-from crawler.db import open_database
 from crawler.fixture_site.manifest import SEEDS, local_url
-from crawler.models import Capture, CrawlRun
+from crawler.store.db import open_database
+from crawler.store.models import Capture, CrawlRun
 
 
 def _manifest(base_url: str) -> str:

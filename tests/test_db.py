@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crawler.db import (
+from crawler.store.db import (
     SCHEMA_HEAD,
     alembic_head_revision,
     current_revision,
@@ -30,7 +30,7 @@ def _schema_differences(url: str) -> list[object]:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from crawler.models import Base
+    from crawler.store.models import Base
 
     with make_engine(url).connect() as conn:
         return list(compare_metadata(MigrationContext.configure(conn), Base.metadata))
@@ -41,7 +41,7 @@ def test_new_database_from_models_equals_the_migrated_one(tmp_path: Path) -> Non
     the migrations must build the same schema, and both must match the models."""
     from alembic import command
 
-    from crawler.db import alembic_config
+    from crawler.store.db import alembic_config
 
     fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
     open_database(fresh)
@@ -57,11 +57,11 @@ def test_new_database_from_models_equals_the_migrated_one(tmp_path: Path) -> Non
 
 
 def test_sqlite_page_cache_is_set_per_engine(tmp_path: Path) -> None:
-    """The crawl's engine keeps a small SQLite page cache (crawler.archiving); every
+    """The crawl's engine keeps a small SQLite page cache (crawler.capture.middleware); every
     other engine keeps SQLite's default, and both keep WAL and foreign keys."""
     from sqlalchemy import text
 
-    from crawler.archiving import CRAWL_SQLITE_CACHE_KIB
+    from crawler.capture.middleware import CRAWL_SQLITE_CACHE_KIB
 
     url = f"sqlite:///{tmp_path / 'p.db'}"
     open_database(url)
@@ -74,15 +74,15 @@ def test_sqlite_page_cache_is_set_per_engine(tmp_path: Path) -> None:
 
 
 def test_bulk_insert_stores_what_core_stores_in_multi_row_statements(tmp_path: Path) -> None:
-    """BulkInsert hands sqlite3 multi-row INSERTs of 128, 64, ... rows (crawler.db): every
+    """BulkInsert hands sqlite3 multi-row INSERTs of 128, 64, ... rows (crawler.store.db): every
     row count from 1 to past two full statements stores exactly what SQLAlchemy Core's
     own executemany stores, in order, in the fewest statements the powers of two allow."""
     import datetime as dt
 
     from sqlalchemy import event, insert, select
 
-    from crawler.db import MULTI_ROW_PARAMS, BulkInsert
-    from crawler.models import LedgerEntry
+    from crawler.store.db import MULTI_ROW_PARAMS, BulkInsert
+    from crawler.store.models import LedgerEntry
 
     table = LedgerEntry.__table__
     keys = ("table_name", "row_id", "action", "payload", "prev_hash", "entry_hash",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extract import decode_html, extract_page
-from crawler.extract_text import find_dates, key, similarity
+from crawler.compare.live_page import decode_html, extract_page
+from crawler.compare.text import find_dates, key, similarity
 
 PAGES = Path(__file__).resolve().parents[1] / "crawler" / "fixture_site" / "pages"
 DATA = Path(__file__).parent / "data" / "compare"

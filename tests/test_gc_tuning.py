@@ -1,4 +1,4 @@
-"""crawler.gc_tuning: the crawl's garbage collector thresholds, applied and undone."""
+"""crawler.capture.gc_tuning: the crawl's garbage collector thresholds, applied and undone."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
 from crawler import settings as project_settings
-from crawler.gc_tuning import GcTuning, young_threshold
+from crawler.capture.gc_tuning import GcTuning, young_threshold
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +27,7 @@ def restore_thresholds() -> Iterator[None]:
 def test_project_settings_enable_it_for_every_crawl() -> None:
     settings = Settings()
     settings.setmodule(project_settings)
-    assert "crawler.gc_tuning.GcTuning" in settings.getdict("EXTENSIONS")
+    assert "crawler.capture.gc_tuning.GcTuning" in settings.getdict("EXTENSIONS")
     assert settings.getint("CRAWL_GC_THRESHOLD") == 20_000
     # archiving off (the benchmark's plain Scrapy arm) changes nothing here
     crawler = get_crawler(settings_dict={"ARCHIVE_ENABLED": False, "CRAWL_GC_THRESHOLD":

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from crawler import ledger
-from crawler.models import Base, Outlet
+from crawler.store import ledger
+from crawler.store.models import Base, Outlet
 
 
 @pytest.fixture
@@ -91,9 +91,9 @@ def test_seeds_recorded_in_bulk_ledger_like_orm_rows(session: Session) -> None:
     from sqlalchemy import select
 
     from crawler.manifest import Seed as ManifestSeed
-    from crawler.models import LedgerEntry
-    from crawler.models import Seed as SeedRow
-    from crawler.runs import record_seeds
+    from crawler.store.models import LedgerEntry
+    from crawler.store.models import Seed as SeedRow
+    from crawler.store.runs import record_seeds
 
     now = dt.datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=dt.UTC)
     seeds = [ManifestSeed(id=f"s{i}", url=f"http://127.0.0.1/{i}", outlet="Ünïcode Outlet",

@@ -20,8 +20,8 @@ from conftest import (
 )
 from sqlalchemy import select
 
-from crawler.db import current_revision, head_revision, make_engine, open_database
-from crawler.models import Capture, CrawlRun, Seed, WarcFile
+from crawler.store.db import current_revision, head_revision, make_engine, open_database
+from crawler.store.models import Capture, CrawlRun, Seed, WarcFile
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_unreachable_database_is_bad_input(tmp_path: Path) -> None:
 
 def test_verify_passes_on_postgres(pg_crawl) -> None:
     """Capture rows, seeds and their ledger entries are written from column values
-    (crawler.db.BulkInsert, ledger.append_values): what PostgreSQL hands back must match
+    (crawler.store.db.BulkInsert, ledger.append_values): what PostgreSQL hands back must match
     the ledger byte for byte, and every offset the bytes."""
     root, db_url = pg_crawl
     check = run_cli("verify", "--collection", str(root), db_url=db_url)

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler import ledger
-from crawler.db import open_database
-from crawler.fetch_records import Fetch
-from crawler.models import Capture, LedgerEntry, WarcFile
-from crawler.recorder import Recorder, RecorderConfig
-from crawler.runs import start_run
+from crawler.capture.recorder import Recorder, RecorderConfig
+from crawler.store import ledger
+from crawler.store.db import open_database
+from crawler.store.models import Capture, LedgerEntry, WarcFile
+from crawler.store.runs import start_run
+from crawler.warc.records import Fetch
 
 WHEN = dt.datetime(2026, 11, 22, 10, 30, 15, 123456, tzinfo=dt.UTC)
 BASE = "http://127.0.0.1:8000"

@@ -29,11 +29,11 @@ from sqlalchemy.orm import joinedload
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler import settings
-from crawler.db import open_database
+from crawler.access.replay import find_wayback
 from crawler.errors import BadInput
 from crawler.fixture_site import FixtureSite, demo_manifest_toml
-from crawler.models import Capture
-from crawler.replay import find_wayback
+from crawler.store.db import open_database
+from crawler.store.models import Capture
 
 SEED = "002"  # Darpan Magazine: an article page with a stylesheet
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from crawler.compare import compare
-from crawler.compare_db import SeedResult
-from crawler.extract import decode_html, extract_page
+from crawler.access.report import seed_page_name, write_report
+from crawler.compare.comparison import compare
+from crawler.compare.live_page import decode_html, extract_page
+from crawler.compare.recorded import SeedResult
+from crawler.compare.seed_copy import load_seed_copy
 from crawler.manifest import Seed
-from crawler.report import seed_page_name, write_report
-from crawler.seedcopy import load_seed_copy
 from tests.conftest import run_cli
 
 DATA = Path(__file__).parent / "data" / "compare"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.requisites import css_requisites, html_requisites, srcset_urls
+from crawler.capture.requisites import css_requisites, html_requisites, srcset_urls
 
 PAGE = """<html><head><base href="http://site.test/news/">
 <link rel="stylesheet" href="/css/main.css"><link rel="icon" href="/favicon.ico">

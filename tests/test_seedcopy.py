@@ -6,8 +6,7 @@ import datetime as dt
 
 import pytest
 
-from crawler.errors import BadInput
-from crawler.seedcopy import (
+from crawler.compare.seed_copy import (
     chrome_hint,
     find_artifacts,
     load_seed_copy,
@@ -15,6 +14,7 @@ from crawler.seedcopy import (
     seed_dates,
     self_fused,
 )
+from crawler.errors import BadInput
 from tests.conftest import SEEDS
 
 

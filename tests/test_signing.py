@@ -8,7 +8,7 @@ import pytest
 from conftest import CrawledCollection, crawl_collection, make_collection, run_cli
 
 from crawler.errors import BadInput
-from crawler.signing import (
+from crawler.store.signing import (
     check_head_signature,
     load_private_key,
     load_public_key,

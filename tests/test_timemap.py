@@ -9,9 +9,9 @@ from email.utils import parsedate_to_datetime
 from conftest import CrawledCollection, run_cli
 from sqlalchemy import select
 
-from crawler.db import open_database
 from crawler.fixture_site.manifest import SEEDS, local_url
-from crawler.models import Capture
+from crawler.store.db import open_database
+from crawler.store.models import Capture
 
 LINK = re.compile(r'<([^>]*)>((?:\s*;\s*[a-z]+="[^"]*")+)')
 PARAM = re.compile(r'([a-z]+)="([^"]*)"')

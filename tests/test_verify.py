@@ -212,9 +212,9 @@ def test_rewritten_ledger_entry_is_caught(crawled_copy: CrawledCollection) -> No
 
 def test_edited_flag_text_is_caught(crawled_copy: CrawledCollection) -> None:
     """A flag recorded through the ledger, then its message edited in the database."""
-    from crawler import ledger
-    from crawler.db import open_database
-    from crawler.models import Flag
+    from crawler.store import ledger
+    from crawler.store.db import open_database
+    from crawler.store.models import Flag
 
     sessions = open_database(crawled_copy.db_url)
     with sessions.begin() as session:

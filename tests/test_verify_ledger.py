@@ -1,4 +1,4 @@
-"""crawler.ledger.check_rows reads column values (canonical_rows), not ORM objects: the
+"""crawler.store.ledger.check_rows reads column values (canonical_rows), not ORM objects: the
 same canonical text and keys as ledger.canonical/row_key of the loaded rows, and the
 issues a tampered database must show."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 from conftest import CrawledCollection
 from sqlalchemy import inspect, select, text
 
-from crawler import ledger
-from crawler.db import open_database
+from crawler.store import ledger
+from crawler.store.db import open_database
 
 
 def test_canonical_rows_are_ledgers_own(crawled: CrawledCollection) -> None:

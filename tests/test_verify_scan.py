@@ -1,4 +1,4 @@
-"""crawler.verify_scan on records large and small, fed whole or in the smallest pieces.
+"""crawler.warc.scan on records large and small, fed whole or in the smallest pieces.
 
 The scanner hashes what the inflater hands it as it arrives; however the output is
 cut (a header block or the closing CRLF CRLF split across pieces, a member larger
@@ -18,8 +18,8 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler import verify_scan
-from crawler.verify_scan import FileScan, Headers, ScannedRecord, parse_head, scan_file
+from crawler.warc import scan as verify_scan
+from crawler.warc.scan import FileScan, Headers, ScannedRecord, parse_head, scan_file
 
 
 def write_records(path: Path, payloads: list[bytes], *, header_bytes: int = 0) -> None:

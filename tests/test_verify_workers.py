@@ -1,6 +1,6 @@
 """`crawler verify` with worker processes: several WARC files, the same report either way.
 
-The files are read and checked in worker processes (crawler.verify_workers) that
+The files are read and checked in worker processes (crawler.audit.workers) that
 start before the database is opened; with `--workers 0` everything happens in the
 one process. Both must find exactly the same problems, in the same order. A crawl
 with a tiny ARCHIVE_MAX_FILE_SIZE gives a collection of several files. A large file
@@ -21,8 +21,8 @@ import pytest
 from conftest import CrawledCollection, crawl_collection, make_collection, run_cli
 from test_warc_read import write_warc
 
-from crawler import verify_workers
-from crawler.verify_files import (
+from crawler.audit import workers as verify_workers
+from crawler.audit.files import (
     FileOutcome,
     FileRow,
     FileTask,
@@ -30,8 +30,8 @@ from crawler.verify_files import (
     check_part,
     join_parts,
 )
-from crawler.verify_scan import GZIP_MAGIC, FileScan, scan_file
-from crawler.verify_workers import FileChecker
+from crawler.audit.workers import FileChecker
+from crawler.warc.scan import GZIP_MAGIC, FileScan, scan_file
 
 
 @pytest.fixture(scope="module")
@@ -193,9 +193,9 @@ def crawled_task(crawled: CrawledCollection, path: Path) -> FileTask:
     """The file's task as `crawler verify` builds it: its row and its captures' rows."""
     from sqlalchemy import select
 
-    from crawler.db import open_database
-    from crawler.models import CrawlRun, WarcFile
-    from crawler.verify import _capture_rows
+    from crawler.audit.verify import _capture_rows
+    from crawler.store.db import open_database
+    from crawler.store.models import CrawlRun, WarcFile
 
     sessions = open_database(crawled.db_url, upgrade_schema=False)
     try:

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.db import open_database
-from crawler.models import Capture, CrawlRun
+from crawler.store.db import open_database
+from crawler.store.models import Capture, CrawlRun
 
 
 def _package(crawled: CrawledCollection,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.fetch_records import Fetch, build_records
-from crawler.warc_write import DEFLATE_LIBRARY, RotatingWarcWriter, incompressible
+from crawler.warc.records import Fetch, build_records
+from crawler.warc.write import DEFLATE_LIBRARY, RotatingWarcWriter, incompressible
 
 WHEN = dt.datetime(2026, 11, 22, 10, 30, 15, 123456, tzinfo=dt.UTC)
 

@@ -1,4 +1,4 @@
-"""The WARC writer process's database side (crawler.warc_db): the values it binds are
+"""The WARC writer process's database side (crawler.capture.rows): the values it binds are
 SQLAlchemy's, what it cannot write it refuses before the crawl, an outlet the crawl had
 not recorded gets its row and entry, and a failed commit stops the crawl with nothing
 half-written."""
@@ -14,14 +14,14 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.dialects import postgresql
 
-from crawler import ledger
-from crawler.db import open_database
+from crawler.capture.recorder import Recorder, RecorderConfig, database_plan, writer_connection
+from crawler.capture.rows import DatabaseWriteError, bind_time
 from crawler.errors import ArchiveError, DatabaseError
-from crawler.fetch_records import Fetch
-from crawler.models import Capture, LedgerEntry, Outlet, WarcFile
-from crawler.recorder import Recorder, RecorderConfig, database_plan, writer_connection
-from crawler.runs import start_run
-from crawler.warc_db import DatabaseWriteError, bind_time
+from crawler.store import ledger
+from crawler.store.db import open_database
+from crawler.store.models import Capture, LedgerEntry, Outlet, WarcFile
+from crawler.store.runs import start_run
+from crawler.warc.records import Fetch
 
 BASE = "http://127.0.0.1:1"
 

@@ -16,8 +16,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.errors import IntegrityError
-from crawler.verify_scan import FileScan, scan_file
-from crawler.warc_read import decode_content, parse_warc_fields, read_record_at
+from crawler.warc.read import decode_content, parse_warc_fields, read_record_at
+from crawler.warc.scan import FileScan, scan_file
 
 
 def write_warc(path: Path, bodies: list[bytes]) -> None:

@@ -12,8 +12,8 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from crawler.fetch_records import Fetch, build_records
-from crawler.warc_write import RotatingWarcWriter, warc_filename
+from crawler.warc.records import Fetch, build_records
+from crawler.warc.write import RotatingWarcWriter, warc_filename
 
 WHEN = dt.datetime(2026, 11, 22, 10, 30, 15, 123456, tzinfo=dt.UTC)
 
@@ -135,7 +135,7 @@ def test_filename_sanitises_hostname() -> None:
 
 
 def test_existing_file_is_never_overwritten(tmp_path: Path) -> None:
-    from crawler.warc_write import WarcFile
+    from crawler.warc.write import WarcFile
 
     (tmp_path / "X.warc.gz").write_bytes(b"keep")
     with pytest.raises(FileExistsError):
@@ -146,7 +146,7 @@ def test_existing_file_is_never_overwritten(tmp_path: Path) -> None:
 def test_warcio_decodes_brotli_payloads(tmp_path: Path) -> None:
     import brotli
 
-    import crawler.warcio_compat  # noqa: F401 - installed by the crawler package anyway
+    import crawler.warc.warcio_compat  # noqa: F401 - installed by the crawler package anyway
 
     html = "<p>ब्रॉटली</p>".encode() * 200
     fetch = Fetch(

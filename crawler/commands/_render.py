@@ -8,8 +8,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from crawler.models import Capture
-from crawler.summary import SeedOutcome
+from crawler.capture.summary import SeedOutcome
+from crawler.store.models import Capture
 
 
 def human_bytes(n: int | None) -> str:

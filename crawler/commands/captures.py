@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 
 from crawler.commands._render import captures_table, print_table
-from crawler.db import open_database
-from crawler.ledger import row_dict
-from crawler.models import Capture
+from crawler.store.db import open_database
+from crawler.store.ledger import row_dict
+from crawler.store.models import Capture
 
 HELP = "list the captures on record"
 

@@ -13,7 +13,7 @@ import argparse
 from typing import Any
 
 from crawler import settings as defaults
-from crawler.cite import FORMATS
+from crawler.access.cite import FORMATS
 
 HELP = "cite the archived capture of a URL (text, bibtex, csl-json, ris, robustlink)"
 
@@ -36,10 +36,10 @@ def add_replay_base(parser: argparse.ArgumentParser) -> None:
 
 def run(ctx: Any, args: argparse.Namespace) -> int:
     # imported here: the CLI imports every command module at start-up
-    from crawler.cite import build_citation, render
-    from crawler.cite_lookup import mementos, nearest, parse_when, unknown_url
-    from crawler.db import open_database
-    from crawler.replay import replay_name
+    from crawler.access.cite import build_citation, render
+    from crawler.access.mementos import mementos, nearest, parse_when, unknown_url
+    from crawler.access.replay import replay_name
+    from crawler.store.db import open_database
 
     collection = ctx.collection
     at = parse_when(args.at) if args.at else None

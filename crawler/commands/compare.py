@@ -17,13 +17,13 @@ from typing import Any
 
 from rich.markup import escape
 
-from crawler.compare import Comparison, compare
-from crawler.compare_db import SeedResult, compare_collection, store_flags
-from crawler.db import open_database
+from crawler.compare.comparison import Comparison, compare
+from crawler.compare.flags import Flag
+from crawler.compare.live_page import decode_html, extract_page
+from crawler.compare.recorded import SeedResult, compare_collection, store_flags
+from crawler.compare.seed_copy import load_seed_copy
 from crawler.errors import BadInput
-from crawler.extract import decode_html, extract_page
-from crawler.flags import Flag
-from crawler.seedcopy import load_seed_copy
+from crawler.store.db import open_database
 
 HELP = "compare captures with their seed copies and flag what differs"
 SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from crawler import settings as defaults
+from crawler.capture.crawl import run_crawl
+from crawler.capture.summary import run_failures, seed_outcomes
 from crawler.commands._render import print_table, summary_table
-from crawler.crawl import run_crawl
-from crawler.db import open_database
 from crawler.errors import BadInput
-from crawler.signing import key_id, load_private_key
-from crawler.summary import run_failures, seed_outcomes
+from crawler.store.db import open_database
+from crawler.store.signing import key_id, load_private_key
 
 HELP = "fetch and archive the seeds (all, --seed ID, or --url URL)"
 
@@ -50,8 +50,8 @@ def parse_overrides(pairs: list[str]) -> dict[str, str]:
 
 def _compare_captured(ctx: Any, session: Any, run_id: int,
                       outcomes: list[Any]) -> tuple[dict[str, str] | None, int]:
-    """Compare the seeds the run captured with their copies (crawler.compare_db)."""
-    from crawler.compare_db import compare_run, flags_column
+    """Compare the seeds the run captured with their copies (crawler.compare.recorded)."""
+    from crawler.compare.recorded import compare_run, flags_column
     from crawler.errors import CrawlerError
 
     seed_ids = [o.seed_id for o in outcomes if o.seed_id]
@@ -67,9 +67,9 @@ def _compare_captured(ctx: Any, session: Any, run_id: int,
 
 
 def _reseal(sessions: Any, run_id: int, key_path: str | None) -> str:
-    from crawler.models import CrawlRun
-    from crawler.runs import seal_run
-    from crawler.signing import head_signer
+    from crawler.store.models import CrawlRun
+    from crawler.store.runs import seal_run
+    from crawler.store.signing import head_signer
 
     sign = head_signer(Path(key_path)) if key_path else None
     with sessions.begin() as session:
@@ -111,7 +111,7 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
         raise BadInput("--seed and --url: give one or the other")
     overrides: dict[str, Any] = parse_overrides(args.set)
     if "CRAWL_GC_THRESHOLD" in overrides:  # checked here: a bad value is exit 2, not a traceback
-        from crawler.gc_tuning import young_threshold
+        from crawler.capture.gc_tuning import young_threshold
 
         try:
             young_threshold(overrides["CRAWL_GC_THRESHOLD"], given_as="--set CRAWL_GC_THRESHOLD")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from crawler.db import current_revision, head_revision, make_engine, safe_url, upgrade
+from crawler.store.db import current_revision, head_revision, make_engine, safe_url, upgrade
 
 HELP = "create or upgrade the provenance database schema"
 

@@ -5,7 +5,7 @@
 
 PROV: captures as entities, the crawl run as an activity, the crawler software and
 the operator as agents; each capture wasDerivedFrom its URL and, for seed pages,
-is alternateOf its seed copy (see crawler.export). Exit 2 on an unknown run.
+is alternateOf its seed copy (see crawler.audit.export). Exit 2 on an unknown run.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crawler.db import open_database
+from crawler.audit.export import FORMATS, write_export
 from crawler.errors import BadInput
-from crawler.export import FORMATS, write_export
-from crawler.models import CrawlRun
+from crawler.store.db import open_database
+from crawler.store.models import CrawlRun
 
 HELP = "export provenance as PROV-JSON, PROV-N, CSV or JSON Lines"
 

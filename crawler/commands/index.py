@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def refresh_index(ctx: Any) -> bool:
     """Rebuild the index after a crawl; reports a failure instead of raising it."""
-    from crawler.cdx import build_index  # lazily: cdxj-indexer takes a while to import
+    from crawler.access.cdx import build_index  # lazily: cdxj-indexer takes a while to import
     from crawler.errors import CrawlerError
 
     try:
@@ -32,7 +32,9 @@ def refresh_index(ctx: Any) -> bool:
 
 
 def run(ctx: Any, args: argparse.Namespace) -> int:
-    from crawler.cdx import build_index  # lazily: every command's start-up imports this module
+    from crawler.access.cdx import (
+        build_index,  # lazily: every command's start-up imports this module
+    )
 
     result = build_index(ctx.collection.archive_dir)
     ctx.out.print(f"indexed {len(result.warc_files)} WARC files: {result.lines} lines "

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from crawler.collection import Collection, init_collection
-from crawler.db import open_database
+from crawler.store.db import open_database
 
 HELP = "create an empty collection folder"
 

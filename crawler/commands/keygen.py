@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from crawler.signing import key_id, load_public_key, write_keypair
+from crawler.store.signing import key_id, load_public_key, write_keypair
 
 HELP = "make an Ed25519 key pair that signs ledger heads"
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from crawler import ledger
-from crawler.db import open_database
-from crawler.models import CrawlRun
+from crawler.store import ledger
+from crawler.store.db import open_database
+from crawler.store.models import CrawlRun
 
 HELP = "print the provenance ledger's head hash (and each run's recorded head)"
 

@@ -3,7 +3,7 @@
 The WACZ holds the run's WARC files (checked against their recorded SHA-256 first),
 a compressed CDXJ index, pages/pages.jsonl with one line per seed capture, and
 datapackage.json with every file's SHA-256 and size. `--sign KEY` adds our own Ed25519
-signature of datapackage.json (see crawler.wacz_sign; not WACZ-auth). `--check FILE`
+signature of datapackage.json (see crawler.access.wacz_sign; not WACZ-auth). `--check FILE`
 re-hashes an existing WACZ and checks its signature (`--public-key` names the signer).
 The package opens in ReplayWeb.page and passes `wacz validate`.
 """
@@ -17,16 +17,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from crawler.cite_lookup import is_memento
-from crawler.cite_record import page_info, read_response
-from crawler.db import open_database
+from crawler.access.archived_page import page_info, read_response
+from crawler.access.mementos import is_memento
+from crawler.access.replay import replay_name
+from crawler.access.wacz import Page, build_package
+from crawler.access.wacz_sign import check_package, load_private_key, signer
 from crawler.errors import BadInput, IntegrityError
 from crawler.manifest import sha256_file
-from crawler.models import Capture, CrawlRun, WarcFile
-from crawler.replay import replay_name
-from crawler.signing import load_public_key
-from crawler.wacz import Page, build_package
-from crawler.wacz_sign import check_package, load_private_key, signer
+from crawler.store.db import open_database
+from crawler.store.models import Capture, CrawlRun, WarcFile
+from crawler.store.signing import load_public_key
 
 HELP = "package a crawl run (or the collection) as a WACZ file"
 

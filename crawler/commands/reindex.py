@@ -15,8 +15,8 @@ from typing import Any
 
 from rich.markup import escape
 
-from crawler.db import open_database
-from crawler.reindex import reindex
+from crawler.audit.reindex import reindex
+from crawler.store.db import open_database
 
 HELP = "rebuild capture rows (and runs, files, seeds) from the WARC files alone"
 

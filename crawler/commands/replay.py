@@ -20,12 +20,12 @@ from typing import Any
 from sqlalchemy import select
 
 from crawler import settings as defaults
-from crawler.cdx import build_index, index_is_current
-from crawler.cite import replay_url
-from crawler.db import open_database
+from crawler.access.cdx import build_index, index_is_current
+from crawler.access.cite import replay_url
+from crawler.access.replay import find_wayback, free_port, port_is_free, prepare_site, start
 from crawler.errors import BadInput
-from crawler.models import Capture
-from crawler.replay import find_wayback, free_port, port_is_free, prepare_site, start
+from crawler.store.db import open_database
+from crawler.store.models import Capture
 
 HELP = "serve the collection for replay (pywb) on 127.0.0.1 and print the URL"
 

@@ -11,10 +11,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from crawler.compare_db import compare_collection
-from crawler.db import open_database
+from crawler.access.report import write_report
+from crawler.compare.recorded import compare_collection
 from crawler.manifest import load_manifest
-from crawler.report import write_report
+from crawler.store.db import open_database
 
 HELP = "write the comparison report (static HTML) of captures and seed copies"
 

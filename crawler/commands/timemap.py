@@ -21,10 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: Any, args: argparse.Namespace) -> int:
-    from crawler.cite_lookup import mementos, unknown_url
-    from crawler.db import open_database
-    from crawler.replay import replay_name
-    from crawler.timemap import timemap
+    from crawler.access.mementos import mementos, unknown_url
+    from crawler.access.replay import replay_name
+    from crawler.access.timemap import timemap
+    from crawler.store.db import open_database
 
     collection = ctx.collection
     sessions = open_database(ctx.db_url, upgrade_schema=False)

@@ -18,11 +18,11 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crawler.audit.workers import GC_THRESHOLD, FileChecker, default_workers, files_on_disk
 from crawler.errors import BadInput
-from crawler.verify_workers import GC_THRESHOLD, FileChecker, default_workers, files_on_disk
 
 if TYPE_CHECKING:
-    from crawler.verify import Report
+    from crawler.audit.verify import Report
 
 HELP = "check every capture, WARC file and ledger entry against the archived bytes"
 
@@ -85,14 +85,14 @@ def _verify(ctx: Any, args: argparse.Namespace, collection: Any, checker: FileCh
     # imported once the workers are reading (see run)
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-    from crawler.db import open_database
-    from crawler.verify import ProgressHooks, verify_collection
+    from crawler.audit.verify import ProgressHooks, verify_collection
+    from crawler.store.db import open_database
 
     gc.freeze()
 
     public_key = None
     if args.public_key:
-        from crawler.signing import load_public_key  # cryptography: only with a key
+        from crawler.store.signing import load_public_key  # cryptography: only with a key
 
         public_key = load_public_key(args.public_key)
     sessions = open_database(ctx.db_url, upgrade_schema=False)
