@@ -1,5 +1,9 @@
 """A collection folder: `seeds/` (manifest and seed copies), `archive/` (WARC files)
 and `provenance.db` — the same layout as the repository's own top level.
+
+The WARC files the crawler writes end in `.warc.gz`; one still being written (or left
+by a crawl that was killed) ends in `.warc.gz.open`. `warc_files` and `warc_path` are
+the one place that knows this.
 """
 
 from __future__ import annotations
@@ -8,6 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crawler.errors import CollectionError
+
+WARC_SUFFIX = ".warc.gz"
+OPEN_SUFFIX = ".open"
 
 MANIFEST_TEMPLATE = """\
 # Seed manifest of this collection: one [[seed]] table per article.
@@ -47,8 +54,11 @@ class Collection:
     def default_db_url(self) -> str:
         return f"sqlite:///{self.db_path}"
 
-    def db_url(self, override: str | None = None) -> str:
-        return override or self.default_db_url
+    def warc_files(self, *, include_open: bool = False) -> list[Path]:
+        return warc_files(self.archive_dir, include_open=include_open)
+
+    def warc_path(self, name: str) -> Path | None:
+        return warc_path(self.archive_dir, name)
 
     @classmethod
     def at(cls, path: str | Path) -> Collection:
@@ -59,6 +69,31 @@ class Collection:
             raise CollectionError(f"collection {root}: folder does not exist (create it with "
                                   f"`crawler init {path}`)")
         return cls(root)
+
+
+def warc_files(archive_dir: Path, *, include_open: bool = False,
+               include_plain: bool = False) -> list[Path]:
+    """The WARC files in `archive_dir`, by name (names start with the time): closed ones,
+    with `include_open` also those still being written, with `include_plain` also
+    uncompressed `.warc` files someone put there (indexes read them; the crawler writes
+    none, and verify does not read them)."""
+    suffixes = [WARC_SUFFIX]
+    if include_open:
+        suffixes.append(WARC_SUFFIX + OPEN_SUFFIX)
+    if include_plain:
+        suffixes.append(".warc")
+    if not archive_dir.is_dir():
+        return []
+    return sorted(path for path in archive_dir.iterdir()
+                  if path.name.endswith(tuple(suffixes)) and path.is_file())
+
+
+def warc_path(archive_dir: Path, name: str) -> Path | None:
+    """The file named `name` as closed, else as still being written, else None."""
+    for path in (archive_dir / name, archive_dir / (name + OPEN_SUFFIX)):
+        if path.exists():
+            return path
+    return None
 
 
 def init_collection(path: str | Path, *, name: str | None = None) -> Collection:

@@ -16,12 +16,13 @@ A manifest that cannot be used is refused as a whole, before anything is fetched
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from crawler.digests import sha256_file
 from crawler.errors import ManifestError
 
 SEED_KEYS = {"id", "url", "outlet", "copy", "published", "notes"}
@@ -56,12 +57,9 @@ class Manifest:
         raise ManifestError(self.path, f"no seed with id {seed_id!r} (known: {known})")
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def parse_seed_ids(values: Iterable[str]) -> list[str]:
+    """Seed ids as given on a command line: each value one id or several, comma-separated."""
+    return [s.strip() for value in values for s in value.split(",") if s.strip()]
 
 
 def check_url(url: object) -> str | None:

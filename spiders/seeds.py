@@ -24,7 +24,7 @@ from crawler.capture.middleware import fetch_failed
 from crawler.capture.requisites import css_requisites, html_requisites
 from crawler.collection import Collection
 from crawler.errors import ManifestError
-from crawler.manifest import Manifest, Seed, check_url, load_manifest
+from crawler.manifest import Manifest, Seed, check_url, load_manifest, parse_seed_ids
 
 
 class SeedsSpider(Spider):
@@ -35,7 +35,7 @@ class SeedsSpider(Spider):
 
     def __init__(self, seed: str | None = None, url: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.only_seeds = [s.strip() for s in seed.split(",")] if seed else []
+        self.only_seeds = parse_seed_ids([seed]) if seed else []
         self.adhoc_url = url
 
     @classmethod

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.compare.live_page import decode_html, extract_page
+from crawler.compare.live_page import extract_page
 from crawler.compare.text import find_dates, key, similarity
+from crawler.warc.read import decode_html
 
 PAGES = Path(__file__).resolve().parents[1] / "crawler" / "fixture_site" / "pages"
 DATA = Path(__file__).parent / "data" / "compare"

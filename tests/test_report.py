@@ -13,10 +13,11 @@ import pytest
 
 from crawler.access.report import seed_page_name, write_report
 from crawler.compare.comparison import compare
-from crawler.compare.live_page import decode_html, extract_page
+from crawler.compare.live_page import extract_page
 from crawler.compare.recorded import SeedResult
 from crawler.compare.seed_copy import load_seed_copy
 from crawler.manifest import Seed
+from crawler.warc.read import decode_html
 from tests.conftest import run_cli
 
 DATA = Path(__file__).parent / "data" / "compare"

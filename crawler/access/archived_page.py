@@ -12,19 +12,17 @@ the comparison's extractor). A disagreement raises
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
-import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+from crawler.digests import sha1_label
 from crawler.errors import IntegrityError
-from crawler.warc.read import decoded_payload, read_record_at
+from crawler.warc.read import decode_html, decoded_payload, read_record_at
 
 log = logging.getLogger(__name__)
-_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_-]+)""", re.I)
 
 
 @dataclass(frozen=True)
@@ -68,10 +66,10 @@ def read_response(path: Path, offset: int, *, record_id: str | None = None,
                              f"the recorded {payload_sha256}")
     stated = record.warc_headers.get_header("WARC-Payload-Digest")
     if stated and stated.lower().startswith("sha1:"):
-        sha1 = base64.b32encode(hashlib.sha1(payload).digest()).decode("ascii")
-        if stated[5:].upper() != sha1:
+        sha1 = sha1_label(payload)
+        if stated.lower() != sha1.lower():
             raise IntegrityError(f"{where} ({got_id}): payload does not match its "
-                                 f"WARC-Payload-Digest {stated} (sha1:{sha1})")
+                                 f"WARC-Payload-Digest {stated} ({sha1})")
     http = record.http_headers
     return ArchivedResponse(
         path=path, offset=offset, record_id=got_id,
@@ -82,21 +80,6 @@ def read_response(path: Path, offset: int, *, record_id: str | None = None,
         payload_digest=stated,
         body=decoded_payload(record),
     )
-
-
-def decode_html(body: bytes, content_type: str = "") -> str:
-    """HTML bytes as text: the HTTP charset, else a <meta charset>, else UTF-8."""
-    charset = None
-    match = re.search(r"charset=([A-Za-z0-9_-]+)", content_type or "", re.I)
-    if match:
-        charset = match.group(1)
-    else:
-        meta = _CHARSET.search(body[:4096])
-        charset = meta.group(1).decode("ascii") if meta else None
-    try:
-        return body.decode(charset or "utf-8", errors="replace")
-    except LookupError:
-        return body.decode("utf-8", errors="replace")
 
 
 class _HeadParser(HTMLParser):

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from crawler import collection
 from crawler.errors import BadInput, IntegrityError
 
 INDEX_NAME = "index.cdxj"
-WARC_SUFFIXES = (".warc.gz", ".warc")
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,7 @@ def warc_files(archive_dir: Path) -> list[Path]:
     """The closed WARC files of a collection's archive folder, by name."""
     if not archive_dir.is_dir():
         raise BadInput(f"archive folder {archive_dir} does not exist")
-    return sorted(p for p in archive_dir.iterdir()
-                  if p.is_file() and p.name.endswith(WARC_SUFFIXES))
+    return collection.warc_files(archive_dir, include_plain=True)
 
 
 def write_cdxj(inputs: list[Path], output: IO[str], *, dir_root: Path | None = None) -> None:

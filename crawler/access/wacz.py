@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler import SOFTWARE_NAME, __version__
-from crawler.manifest import sha256_file
+from crawler.digests import sha256_file
 
 WACZ_VERSION = "1.1.1"
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Seed pages"}

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crawler.collection import Collection
-from crawler.manifest import sha256_file
+from crawler.digests import sha256_file
 from crawler.store import ledger
 from crawler.store.models import CrawlRun, LedgerEntry
 from crawler.store.models import Seed as SeedRow

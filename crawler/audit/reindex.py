@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -180,11 +179,6 @@ class _Rebuilder:
             ledger.append(self.session, [run], action="update")
 
 
-def warc_paths(archive_dir: Path) -> list[Path]:
-    return sorted(p for p in archive_dir.glob("*.warc.gz*")
-                  if p.name.endswith((".warc.gz", ".warc.gz.open")))
-
-
 def reindex(sessions: sessionmaker[Session], collection: Collection, *,
             dry_run: bool = False) -> ReindexResult:
     """Insert the rows the WARC files describe and the database lacks; report the rest."""
@@ -197,7 +191,7 @@ def reindex(sessions: sessionmaker[Session], collection: Collection, *,
             result.problems.append(f"seed manifest not used, seed copies not restored: {exc}")
     with sessions() as session:
         rebuilder = _Rebuilder(session, manifest, result)
-        for path in warc_paths(collection.archive_dir):
+        for path in collection.warc_files(include_open=True):
             facts = read_warc_file(path)
             result.files += 1
             result.problems += [f"{path.name}: {p}" for p in facts.problems]

@@ -33,7 +33,7 @@ from crawler.audit.files import FileRow, FileTask, missing_file
 from crawler.audit.ledger import check_ledger, check_seed_copies
 from crawler.audit.records import CaptureRow, Problem, expectations
 from crawler.audit.workers import FileChecker, default_workers
-from crawler.collection import Collection
+from crawler.collection import Collection, warc_path
 from crawler.errors import BadInput
 from crawler.store.models import Capture, CrawlRun, Outlet, WarcFile
 
@@ -107,14 +107,6 @@ def _capture_rows(session: Session, warc: WarcFile) -> list[CaptureRow]:
     return [CaptureRow._make(row) for row in rows]
 
 
-def _on_disk(archive_dir: Path, name: str) -> Path | None:
-    """The file as closed, else as still being written, else None."""
-    for path in (archive_dir / name, archive_dir / (name + ".open")):
-        if path.exists():
-            return path
-    return None
-
-
 class _FileProblems:
     """Problems per file in file order: found here first, then the worker's outcome."""
 
@@ -126,7 +118,7 @@ class _FileProblems:
             report: Report) -> None:
         row = FileRow(warc.name, warc.sha256, warc.size, warc.warcinfo_id, run_uuid)
         captures = _capture_rows(session, warc)
-        path = _on_disk(archive_dir, warc.name)
+        path = warc_path(archive_dir, warc.name)
         if path is None:
             expected = expectations(row.warcinfo_id, run_uuid, captures)
             report.captures += len({e.capture_id for e in expected.values() if e.capture_id})
@@ -167,7 +159,7 @@ def verify_collection(
     """Verify one run (`run_id`) or the whole collection; never changes anything.
 
     `checker` reads and checks the files (its workers may already be reading some,
-    crawler.audit.workers.files_on_disk); without one, workers are started here.
+    crawler.collection.warc_files); without one, workers are started here.
     """
     if checker is None:
         with FileChecker(default_workers()) as own:
@@ -188,7 +180,7 @@ def verify_collection(
         uuids = {run.id: run.uuid for run in runs}
         files = list(session.scalars(
             select(WarcFile).where(WarcFile.run_id.in_(uuids)).order_by(WarcFile.id)))
-        paths = [_on_disk(archive, f.name) for f in files]
+        paths = [warc_path(archive, f.name) for f in files]
         checker.scan(path for path in paths if path is not None)
         if progress:
             progress.start(sum(path.stat().st_size for path in paths if path is not None))

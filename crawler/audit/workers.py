@@ -105,13 +105,6 @@ def default_workers(files: Iterable[Path] | None = None) -> int:
     return min(most, sum(len(plan_parts(path, most)) for path in files))
 
 
-def files_on_disk(archive_dir: Path) -> list[Path]:
-    """The WARC files in archive/, closed or still open, by name: the files a check of
-    the whole collection will ask for, in about that order (names start with the time)."""
-    return sorted(path for path in archive_dir.glob("*.warc.gz*")
-                  if path.name.endswith((".warc.gz", ".warc.gz.open")))
-
-
 # -- in the worker process ---------------------------------------------------------------
 
 

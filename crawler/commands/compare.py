@@ -19,11 +19,13 @@ from rich.markup import escape
 
 from crawler.compare.comparison import Comparison, compare
 from crawler.compare.flags import Flag
-from crawler.compare.live_page import decode_html, extract_page
+from crawler.compare.live_page import extract_page
 from crawler.compare.recorded import SeedResult, compare_collection, store_flags
 from crawler.compare.seed_copy import load_seed_copy
 from crawler.errors import BadInput
+from crawler.manifest import parse_seed_ids
 from crawler.store.db import open_database
+from crawler.warc.read import decode_html
 
 HELP = "compare captures with their seed copies and flag what differs"
 SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
@@ -99,7 +101,7 @@ def results_exit_code(results: list[SeedResult]) -> int:
 def run(ctx: Any, args: argparse.Namespace) -> int:
     if args.seed_copy is not None or args.html is not None:
         return _offline(ctx, args)
-    seed_ids = [s.strip() for value in args.seed for s in value.split(",") if s.strip()]
+    seed_ids = parse_seed_ids(args.seed)
     collection = ctx.collection
     sessions = open_database(ctx.db_url, upgrade_schema=not args.no_store)
     with sessions() as session:

@@ -15,6 +15,7 @@ from crawler.capture.crawl import run_crawl
 from crawler.capture.summary import run_failures, seed_outcomes
 from crawler.commands._render import print_table, summary_table
 from crawler.errors import BadInput
+from crawler.manifest import parse_seed_ids
 from crawler.store.db import open_database
 from crawler.store.signing import key_id, load_private_key
 
@@ -106,7 +107,7 @@ def crawl_and_report(ctx: Any, *, seed_ids: list[str], url: str | None,
 
 
 def run(ctx: Any, args: argparse.Namespace) -> int:
-    seed_ids = [s.strip() for value in args.seed for s in value.split(",") if s.strip()]
+    seed_ids = parse_seed_ids(args.seed)
     if seed_ids and args.url:
         raise BadInput("--seed and --url: give one or the other")
     overrides: dict[str, Any] = parse_overrides(args.set)

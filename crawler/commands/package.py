@@ -22,8 +22,8 @@ from crawler.access.mementos import is_memento
 from crawler.access.replay import replay_name
 from crawler.access.wacz import Page, build_package
 from crawler.access.wacz_sign import check_package, load_private_key, signer
+from crawler.digests import sha256_file
 from crawler.errors import BadInput, IntegrityError
-from crawler.manifest import sha256_file
 from crawler.store.db import open_database
 from crawler.store.models import Capture, CrawlRun, WarcFile
 from crawler.store.signing import load_public_key

@@ -13,7 +13,7 @@ from typing import Any
 
 from crawler.access.report import write_report
 from crawler.compare.recorded import compare_collection
-from crawler.manifest import load_manifest
+from crawler.manifest import load_manifest, parse_seed_ids
 from crawler.store.db import open_database
 
 HELP = "write the comparison report (static HTML) of captures and seed copies"
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: Any, args: argparse.Namespace) -> int:
-    seed_ids = [s.strip() for value in args.seed for s in value.split(",") if s.strip()]
+    seed_ids = parse_seed_ids(args.seed)
     collection = ctx.collection
     manifest = load_manifest(collection.manifest_path)
     sessions = open_database(ctx.db_url, upgrade_schema=False)

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crawler.audit.workers import GC_THRESHOLD, FileChecker, default_workers, files_on_disk
+from crawler.audit.workers import GC_THRESHOLD, FileChecker, default_workers
 from crawler.errors import BadInput
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
     # Start reading the WARC files before the database stack is imported (it takes a
     # second): workers fork now, small, and the imports below overlap their reading.
     # One run's files are known only from the database; the whole collection's are on disk.
-    on_disk = [] if args.run is not None else files_on_disk(collection.archive_dir)
+    on_disk = [] if args.run is not None else collection.warc_files(include_open=True)
     workers = args.workers
     if workers is None:
         workers = default_workers(None if args.run is not None else on_disk)

@@ -80,23 +80,6 @@ class LivePage:
         }
 
 
-def decode_html(payload: bytes, content_type: str | None = None) -> str:
-    """Decode page bytes: the HTTP charset, else a <meta> charset, else UTF-8 (lenient)."""
-    candidates = []
-    m = re.search(r"charset=[\"']?([\w.:-]+)", content_type or "", re.I)
-    if m:
-        candidates.append(m.group(1))
-    meta = re.search(rb"<meta[^>]+charset=[\"']?([\w.:-]+)", payload[:4096], re.I)
-    if meta:
-        candidates.append(meta.group(1).decode("ascii", "replace"))
-    for name in [*candidates, "utf-8"]:
-        try:
-            return payload.decode(name)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return payload.decode("utf-8", errors="replace")
-
-
 def _json_ld(root: Any) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for script in root.xpath("//script[@type='application/ld+json']"):

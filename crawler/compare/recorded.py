@@ -24,14 +24,14 @@ from sqlalchemy.orm import Session
 from crawler import __version__
 from crawler.collection import Collection
 from crawler.compare.comparison import Comparison, FetchOutcome, compare, compare_fetch_only
-from crawler.compare.live_page import LivePage, decode_html, extract_page
+from crawler.compare.live_page import LivePage, extract_page
 from crawler.compare.seed_copy import load_seed_copy, parse_seed_copy
 from crawler.errors import IntegrityError
 from crawler.manifest import Seed, load_manifest
 from crawler.store import ledger
 from crawler.store.models import Capture
 from crawler.store.models import Flag as FlagRow
-from crawler.warc.read import decoded_payload, read_record_at
+from crawler.warc.read import decode_html, decoded_payload, read_record_at
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +82,8 @@ def read_live_page(collection: Collection, cap: Capture) -> LivePage | None:
     """The final capture's page, read back from its WARC record; None if it is not HTML."""
     if cap.warc_file is None or cap.response_offset is None:
         return None
-    path = collection.archive_dir / cap.warc_file.name
-    if not path.exists() and path.with_name(path.name + ".open").exists():
-        path = path.with_name(path.name + ".open")
+    path = (collection.warc_path(cap.warc_file.name)
+            or collection.archive_dir / cap.warc_file.name)
     record = read_record_at(path, cap.response_offset)
     if cap.warc_record_id and record.record_id and record.record_id != cap.warc_record_id:
         raise IntegrityError(f"{path} at offset {cap.response_offset}: record "

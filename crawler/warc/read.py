@@ -14,6 +14,7 @@ Whole files are walked sequentially by `crawler.warc.scan`, not record by record
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zlib
 from pathlib import Path
 from typing import NamedTuple
@@ -153,3 +154,20 @@ def decode_content(payload: bytes, encoding: str | None) -> bytes:
 def decoded_payload(record: ArchivedRecord) -> bytes:
     """The record's payload with its HTTP content encoding removed."""
     return decode_content(record.payload, record.content_encoding)
+
+
+def decode_html(payload: bytes, content_type: str | None = None) -> str:
+    """Decode page bytes: the HTTP charset, else a <meta> charset, else UTF-8 (lenient)."""
+    candidates = []
+    m = re.search(r"charset=[\"']?([\w.:-]+)", content_type or "", re.I)
+    if m:
+        candidates.append(m.group(1))
+    meta = re.search(rb"<meta[^>]+charset=[\"']?([\w.:-]+)", payload[:4096], re.I)
+    if meta:
+        candidates.append(meta.group(1).decode("ascii", "replace"))
+    for name in [*candidates, "utf-8"]:
+        try:
+            return payload.decode(name)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return payload.decode("utf-8", errors="replace")

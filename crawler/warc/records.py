@@ -13,7 +13,6 @@ metadata record) rather than written over a de-chunked body.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import io
@@ -26,6 +25,8 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
+
+from crawler.digests import sha1_label
 
 Headers = tuple[tuple[str, str], ...]
 RECONSTRUCTION_NOTE = (
@@ -140,14 +141,6 @@ def metadata_fields(
     return fields
 
 
-def sha1_digest(*parts: bytes) -> str:
-    """`sha1:<base32>` of the parts, as warcio writes WARC-Block/Payload-Digest."""
-    digest = hashlib.sha1()  # noqa: S324 - the WARC digest convention, not a security use
-    for part in parts:
-        digest.update(part)  # one call over the whole body: releases the GIL
-    return "sha1:" + base64.b32encode(digest.digest()).decode("ascii")
-
-
 def sealed_record(
     builder: WARCWriter,
     uri: str,
@@ -168,7 +161,7 @@ def sealed_record(
     head = http_headers.to_ascii_bytes() if http_headers is not None else b""
     if http_headers is not None:
         http_headers.headers_buff = head
-    payload_digest = sha1_digest(body)
+    payload_digest = sha1_label(body)
     content_type = content_type or builder.WARC_RECORDS[rec_type]
     headers = [
         *warc_headers,
@@ -176,7 +169,7 @@ def sealed_record(
         ("WARC-Record-ID", f"<urn:uuid:{uuid.uuid4()}>"),
         ("WARC-Target-URI", uri),
         ("WARC-Payload-Digest", payload_digest),
-        ("WARC-Block-Digest", sha1_digest(head, body) if head else payload_digest),
+        ("WARC-Block-Digest", sha1_label(head, body) if head else payload_digest),
         ("Content-Type", content_type),
         ("Content-Length", str(len(head) + len(body))),
     ]

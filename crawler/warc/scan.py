@@ -14,7 +14,6 @@ here: the crawler writes one gzip member per record.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 from collections.abc import Callable, Iterator
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, cast
 
 from warcio.statusandheaders import StatusAndHeaders
+
+from crawler.digests import label
 
 try:  # the same gzip members, inflated 1.5-3x faster (as crawler.warc.write writes them)
     from zlib_ng import zlib_ng as inflate
@@ -119,23 +120,6 @@ class FileScan:
     corrupt: list[tuple[int, str]] = field(default_factory=list)
     began: int = 0
     ended: int = 0
-
-
-_B32_PAIRS = [a + b for a in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-              for b in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"]  # 10 bits -> two base32 digits
-
-
-def _b32(raw: bytes) -> str:
-    """Base32 as base64.b32encode writes it; a 20-byte (SHA-1) digest without its
-    per-5-byte loop, which cost ~7 % of a verify worker's time (two per record)."""
-    if len(raw) != 20:
-        return base64.b32encode(raw).decode("ascii")
-    n, pair = int.from_bytes(raw, "big"), _B32_PAIRS
-    return "".join([pair[(n >> shift) & 1023] for shift in range(150, -1, -10)])
-
-
-def _label(algorithm: str, digest: Any) -> str:
-    return f"{algorithm}:{_b32(digest.digest())}"
 
 
 _NEW_HASH: dict[str, Callable[[], Any]] = {"sha1": hashlib.sha1, "sha256": hashlib.sha256,
@@ -367,8 +351,8 @@ class _RecordParser:
         return ScannedRecord(
             offset=offset, length=length, warc_headers=self.warc, http_headers=self.http,
             block_length=self.block_length,
-            block_digest=_label(self.block_hash.name, self.block_hash) if self.block_hash else None,
-            payload_digest=(_label(self.payload_hash.name, self.payload_hash)
+            block_digest=label(self.block_hash) if self.block_hash else None,
+            payload_digest=(label(self.payload_hash)
                             if have_payload else None),
             payload_sha256=self.payload_sha256.hexdigest() if have_payload else None,
             payload_length=self.payload_length if have_payload else None,
