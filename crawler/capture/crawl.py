@@ -16,12 +16,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from crawler.collection import Collection
-from crawler.errors import ArchiveError
+from crawler.errors import ArchiveError, BadInput
 from crawler.manifest import Seed, check_url, load_manifest
 from crawler.store.db import open_database
 from crawler.store.runs import record_seeds
 
 log = logging.getLogger(__name__)
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, str]:
+    """`NAME=VALUE` setting overrides (`crawl -s`, the bench's --set) as a dict."""
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise BadInput(f"--set {pair!r}: expected NAME=VALUE")
+        out[name.strip()] = value
+    return out
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler import settings as defaults
-from crawler.capture.crawl import run_crawl
+from crawler.capture.crawl import parse_overrides, run_crawl
 from crawler.capture.summary import run_failures, seed_outcomes
 from crawler.commands._render import print_table, summary_table
 from crawler.errors import BadInput
@@ -37,16 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sign the run's ledger head with this Ed25519 key (crawler keygen)")
     parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override a setting of crawler/settings.py")
-
-
-def parse_overrides(pairs: list[str]) -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise BadInput(f"--set {pair!r}: expected NAME=VALUE")
-        out[name.strip()] = value
-    return out
 
 
 def _compare_captured(ctx: Any, session: Any, run_id: int,
