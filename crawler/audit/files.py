@@ -25,11 +25,11 @@ from typing import Any
 from crawler.audit.records import (
     CaptureRow,
     Expected,
-    Problem,
-    compare,
+    check_record,
     expectations,
     record_findings,
 )
+from crawler.audit.report import Problem
 from crawler.warc.scan import FileScan, ScannedRecord
 
 
@@ -138,7 +138,7 @@ def check_part(task: FileTask, scan: FileScan, records: Iterable[ScannedRecord],
         if at is not None:
             matched[at] = 1
             exp = listed[at]
-            found += compare(rec, exp)
+            found += check_record(rec, exp)
             if found:
                 problems += [Problem(kind, message, file=name, offset=rec.offset,
                                      record_id=rid, capture_id=exp.capture_id)

@@ -5,7 +5,7 @@ serialisation against its newest entry (crawler.store.ledger.check_rows, which r
 column values rather than ORM objects), checks that each
 run's recorded head is in the chain as that run's closing entry, checks signed heads
 with a public key (crawler.store.signing), and looks for a head the auditor brought
-(`--expect-head`). Also the seed copies in seeds/ against their recorded SHA-256.
+(`--expect-head`).
 The chain is always checked whole, even for one run: it is one chain.
 """
 
@@ -17,16 +17,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crawler.collection import Collection
-from crawler.digests import sha256_file
+from crawler.audit.report import LedgerFindings
 from crawler.store import ledger
 from crawler.store.models import CrawlRun, LedgerEntry
-from crawler.store.models import Seed as SeedRow
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    from crawler.audit.verify import Report
 
 LIMITS = (
     "The ledger chain only shows that the database agrees with itself: whoever can write "
@@ -36,13 +32,14 @@ LIMITS = (
 )
 
 
-def check_ledger(session: Session, runs: Sequence[CrawlRun], report: Report, *,
-                 expect_head: str | None, public_key: Ed25519PublicKey | None) -> None:
+def check_ledger(session: Session, runs: Sequence[CrawlRun], *, expect_head: str | None,
+                 public_key: Ed25519PublicKey | None) -> LedgerFindings:
+    report = LedgerFindings()
     wanted = {run.ledger_head for run in runs if run.ledger_head}
     if expect_head:
         wanted.add(expect_head)
     walk = ledger.walk_chain(session, wanted=wanted, newest=True)
-    report.ledger_entries, report.ledger_head = walk.entries, walk.head
+    report.entries, report.head = walk.entries, walk.head
     for issue in walk.issues:
         report.add(issue.kind, f"ledger entry seq {issue.seq} ({issue.table} row "
                    f"{issue.row_id}): {issue.message}")
@@ -64,10 +61,11 @@ def check_ledger(session: Session, runs: Sequence[CrawlRun], report: Report, *,
                                 "were appended after it")
     if not expect_head and not report.signatures_checked:
         report.notes.append(LIMITS)
+    return report
 
 
 def _check_runs(session: Session, runs: Sequence[CrawlRun], walk: ledger.ChainWalk,
-                report: Report, public_key: Ed25519PublicKey | None) -> None:
+                report: LedgerFindings, public_key: Ed25519PublicKey | None) -> None:
     for run in runs:
         if not run.ledger_head:
             report.add("run-head", f"crawl run {run.id} ({run.status}) has no ledger head: it "
@@ -101,17 +99,3 @@ def _check_runs(session: Session, runs: Sequence[CrawlRun], walk: ledger.ChainWa
     if report.signatures_unchecked:
         report.notes.append(f"{report.signatures_unchecked} signed heads not checked: give "
                             "--public-key FILE")
-
-
-def check_seed_copies(session: Session, collection: Collection, report: Report) -> None:
-    """Each recorded seed copy in seeds/ still hashes to its recorded SHA-256."""
-    copies = session.execute(  # the columns only: a crawl has thousands of seeds, few copies
-        select(SeedRow.id, SeedRow.copy_file, SeedRow.copy_sha256)
-        .where(SeedRow.copy_file.is_not(None), SeedRow.copy_file != "").order_by(SeedRow.id))
-    for seed_id, copy_file, copy_sha256 in copies:
-        path = collection.seeds_dir / str(copy_file)
-        if not path.exists():
-            report.add("seed-copy", f"seed {seed_id}: its copy {copy_file} is missing")
-        elif copy_sha256 and sha256_file(path) != copy_sha256:
-            report.add("seed-copy", f"seed {seed_id}: {copy_file} hashes to "
-                       f"{sha256_file(path)}, the database says {copy_sha256}")

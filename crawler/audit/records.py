@@ -1,7 +1,7 @@
 """What one scanned WARC record must say, and what the database says it says.
 
 `record_findings(record)` checks a record against itself: it parsed whole, and its
-recomputed block and payload digests equal its WARC headers. `compare(record,
+recomputed block and payload digests equal its WARC headers. `check_record(record,
 expected)` checks it against the database row that points at it: record type,
 offset and length of its gzip member, target URI, WARC-Date against `fetched_at`,
 digests, payload SHA-256 and length, HTTP status, protocol and headers, and the
@@ -16,32 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from crawler.warc.read import parse_warc_date, parse_warc_fields
 from crawler.warc.scan import ScannedRecord
 
 Finding = tuple[str, str]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing that does not hold, with its coordinates (any may be None)."""
-
-    kind: str
-    message: str
-    file: str | None = None
-    offset: int | None = None
-    record_id: str | None = None
-    capture_id: int | None = None
-
-    def line(self) -> str:
-        def show(value: object) -> str:
-            return "-" if value is None else str(value)
-
-        return (f"{self.kind} file={show(self.file)} offset={show(self.offset)} "
-                f"record={show(self.record_id)} capture={show(self.capture_id)}: {self.message}")
 
 
 class CaptureRow(NamedTuple):
@@ -150,7 +130,7 @@ def _date(record: ScannedRecord) -> dt.datetime | None:
         return None
 
 
-def compare(record: ScannedRecord, expected: Expected) -> list[Finding]:
+def check_record(record: ScannedRecord, expected: Expected) -> list[Finding]:
     """Everything the row says about this record that the record can confirm or refute."""
     found: list[Finding] = []
     _same(found, "record-type", "WARC-Type", record.record_type, expected.kind)

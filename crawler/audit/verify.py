@@ -1,15 +1,16 @@
 """`crawler verify`: every provenance row against the archived bytes, and the ledger.
 
 For each WARC file the database knows (of one run, or all), the file is walked in
-order, whole or in parts that must join up (crawler.warc.scan, verify_workers):
+order, whole or in parts that must join up (crawler.warc.scan, crawler.audit.workers):
 its SHA-256 and size are recomputed and compared with the database, every gzip
 member must be whole, and every record is parsed and its digests recomputed. Each
 record is matched with the rows that point at it by
 record id (crawler.audit.files, crawler.audit.records) — so a record that moved is
 reported as moved, a record no row points to and a row whose record is missing are
 both reported. Files missing, still `.open`, or on disk without a row are reported
-too. Then the ledger (crawler.audit.ledger): chain, rows against entries, run
-heads, signatures, an expected head. Nothing the bytes can recompute is taken from
+too, and the seed copies against their recorded SHA-256. Then the ledger
+(crawler.audit.ledger): chain, rows against entries, run heads, signatures, an
+expected head. Nothing the bytes can recompute is taken from
 the database.
 
 The files are read and checked in worker processes (crawler.audit.workers) while
@@ -21,68 +22,26 @@ rows and a bounded number of records per worker. Reads no settings.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.audit.files import FileRow, FileTask, missing_file
-from crawler.audit.ledger import check_ledger, check_seed_copies
-from crawler.audit.records import CaptureRow, Problem, expectations
+from crawler.audit.ledger import check_ledger
+from crawler.audit.records import CaptureRow, expectations
+from crawler.audit.report import Problem, ProgressHooks, Report
 from crawler.audit.workers import FileChecker, default_workers
 from crawler.collection import Collection, warc_path
+from crawler.digests import sha256_file
 from crawler.errors import BadInput
 from crawler.store.models import Capture, CrawlRun, Outlet, WarcFile
+from crawler.store.models import Seed as SeedRow
 
 if TYPE_CHECKING:  # cryptography is imported only when a public key is given
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-__all__ = ["Problem", "ProgressHooks", "Report", "verify_collection"]
-
-
-@dataclass
-class Report:
-    problems: list[Problem] = field(default_factory=list)
-    scope: str = "all runs"
-    files: int = 0
-    records: int = 0
-    captures: int = 0
-    bytes: int = 0
-    seconds: float = 0.0
-    ledger_entries: int = 0
-    ledger_head: str = ""
-    expected_head_seq: int | None = None
-    signatures_checked: int = 0
-    signatures_unchecked: int = 0
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    @property
-    def mb_per_s(self) -> float:
-        return self.bytes / 1e6 / self.seconds if self.seconds > 0 else 0.0
-
-    def add(self, kind: str, message: str, **where: Any) -> None:
-        self.problems.append(Problem(kind, message, **where))
-
-    def as_dict(self) -> dict[str, Any]:
-        body = asdict(self)
-        body["problems"] = [asdict(p) | {"line": p.line()} for p in self.problems]
-        body["ok"], body["mb_per_s"] = self.ok, round(self.mb_per_s, 2)
-        return body
-
-
-@dataclass(frozen=True)
-class ProgressHooks:
-    """How the caller follows along: total bytes to read, then bytes as they are read."""
-
-    start: Callable[[int], None]
-    advance: Callable[[int], None]
 
 
 def _capture_rows(session: Session, warc: WarcFile) -> list[CaptureRow]:
@@ -136,10 +95,10 @@ class _FileProblems:
 
     def collect(self, report: Report) -> None:
         for found, checked in self.files:
-            report.problems += found
+            report.found += found
             if checked:
                 outcome = self.checker.outcome()
-                report.problems += outcome.problems
+                report.found += outcome.problems
                 report.records += outcome.records
                 report.captures += outcome.captures
                 report.bytes += outcome.bytes
@@ -167,7 +126,7 @@ def verify_collection(
                                      expect_head=expect_head, public_key=public_key,
                                      progress=progress, checker=own)
     began = time.monotonic()
-    report, ledger_part = Report(), Report()
+    report = Report()
     archive = collection.archive_dir
     with sessions() as session:
         runs_query = select(CrawlRun).order_by(CrawlRun.id)
@@ -190,7 +149,8 @@ def verify_collection(
         for warc in first:
             per_file.add(session, archive, warc, uuids[warc.run_id], report)
         # every worker has a file to check: walk the ledger meanwhile (reported last)
-        check_ledger(session, runs, ledger_part, expect_head=expect_head, public_key=public_key)
+        report.ledger = check_ledger(session, runs, expect_head=expect_head,
+                                     public_key=public_key)
         for warc in rest:
             per_file.add(session, archive, warc, uuids[warc.run_id], report)
         per_file.collect(report)
@@ -203,21 +163,24 @@ def verify_collection(
                        record_id=cap.warc_record_id or cap.metadata_record_id, capture_id=cap.id)
         if run_id is None:
             recorded = set(session.scalars(select(WarcFile.name)))
-            for path in sorted(archive.glob("*.warc.gz*")):
+            for path in collection.warc_files(include_open=True):
                 if path.name.removesuffix(".open") not in recorded:
                     report.add("file-unrecorded", "a WARC file on disk that no warc_files row "
                                "describes", file=path.name)
             check_seed_copies(session, collection, report)
-    _merge_ledger(report, ledger_part)
     report.seconds = time.monotonic() - began
     return report
 
 
-def _merge_ledger(report: Report, part: Report) -> None:
-    """The ledger's findings after the files', as they were reported when checked last."""
-    report.problems += part.problems
-    report.notes += part.notes
-    report.ledger_entries, report.ledger_head = part.ledger_entries, part.ledger_head
-    report.expected_head_seq = part.expected_head_seq
-    report.signatures_checked = part.signatures_checked
-    report.signatures_unchecked = part.signatures_unchecked
+def check_seed_copies(session: Session, collection: Collection, report: Report) -> None:
+    """Each recorded seed copy in seeds/ still hashes to its recorded SHA-256."""
+    copies = session.execute(  # the columns only: a crawl has thousands of seeds, few copies
+        select(SeedRow.id, SeedRow.copy_file, SeedRow.copy_sha256)
+        .where(SeedRow.copy_file.is_not(None), SeedRow.copy_file != "").order_by(SeedRow.id))
+    for seed_id, copy_file, copy_sha256 in copies:
+        path = collection.seeds_dir / str(copy_file)
+        if not path.exists():
+            report.add("seed-copy", f"seed {seed_id}: its copy {copy_file} is missing")
+        elif copy_sha256 and sha256_file(path) != copy_sha256:
+            report.add("seed-copy", f"seed {seed_id}: {copy_file} hashes to "
+                       f"{sha256_file(path)}, the database says {copy_sha256}")

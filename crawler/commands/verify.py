@@ -22,7 +22,7 @@ from crawler.audit.workers import GC_THRESHOLD, FileChecker, default_workers
 from crawler.errors import BadInput
 
 if TYPE_CHECKING:
-    from crawler.audit.verify import Report
+    from crawler.audit.report import Report
 
 HELP = "check every capture, WARC file and ledger entry against the archived bytes"
 
@@ -48,9 +48,9 @@ def _print(ctx: Any, report: Report) -> None:
     mb = report.bytes / 1e6
     ctx.out.print(
         f"verified {report.scope}: {report.files} WARC files, {report.records} records, "
-        f"{report.captures} captures, {report.ledger_entries} ledger entries; "
+        f"{report.captures} captures, {report.ledger.entries} ledger entries; "
         f"{mb:.1f} MB in {report.seconds:.2f} s ({report.mb_per_s:.1f} MB/s)", highlight=False)
-    ctx.out.print(f"ledger head: {report.ledger_head}", highlight=False)
+    ctx.out.print(f"ledger head: {report.ledger.head}", highlight=False)
     for note in report.notes:
         ctx.out.print(f"note: {escape(note)}", highlight=False)
     if report.ok:
@@ -85,7 +85,8 @@ def _verify(ctx: Any, args: argparse.Namespace, collection: Any, checker: FileCh
     # imported once the workers are reading (see run)
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-    from crawler.audit.verify import ProgressHooks, verify_collection
+    from crawler.audit.report import ProgressHooks
+    from crawler.audit.verify import verify_collection
     from crawler.store.db import open_database
 
     gc.freeze()
