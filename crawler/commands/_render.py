@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -10,6 +11,12 @@ from rich.table import Table
 
 from crawler.capture.summary import SeedOutcome
 from crawler.store.models import Capture
+
+if TYPE_CHECKING:  # the comparison's imports (lxml, trafilatura) only where it runs
+    from crawler.compare.recorded import SeedResult
+
+#: how each flag severity is shown
+SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
 
 
 def human_bytes(n: int | None) -> str:
@@ -74,3 +81,15 @@ def captures_table(captures: Sequence[Capture], *, title: str) -> Table:
 
 def print_table(console: Console, table: Table) -> None:
     console.print(table, soft_wrap=False)
+
+
+def flags_column(results: Sequence[SeedResult]) -> dict[str, str]:
+    """Rich markup per seed for the crawl summary's flags column."""
+    out = {}
+    for r in results:
+        if r.comparison is None:
+            out[r.seed.id] = f"[dim]{r.problem or 'not compared'}[/]"
+        else:
+            out[r.seed.id] = ", ".join(f"[{SEVERITY_STYLE[f.severity]}]{f.kind}[/]"
+                                       for f in r.comparison.flags) or "[green]none[/]"
+    return out

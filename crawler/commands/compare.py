@@ -17,6 +17,7 @@ from typing import Any
 
 from rich.markup import escape
 
+from crawler.commands._render import SEVERITY_STYLE
 from crawler.compare.comparison import Comparison, compare
 from crawler.compare.flags import Flag
 from crawler.compare.live_page import extract_page
@@ -28,7 +29,6 @@ from crawler.store.db import open_database
 from crawler.warc.read import decode_html
 
 HELP = "compare captures with their seed copies and flag what differs"
-SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -42,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _compare_captured(ctx: Any, session: Any, run_id: int,
                       outcomes: list[Any]) -> tuple[dict[str, str] | None, int]:
     """Compare the seeds the run captured with their copies (crawler.compare.recorded)."""
-    from crawler.compare.recorded import compare_run, flags_column
+    from crawler.commands._render import flags_column
+    from crawler.compare.recorded import compare_run
     from crawler.errors import CrawlerError
 
     seed_ids = [o.seed_id for o in outcomes if o.seed_id]

@@ -40,7 +40,6 @@ trending popular pagination topbar masthead logo languages search tags tag skip 
 """)
 CHROME_PHRASES = ("more-articles", "most-viewed", "top-bar", "read-more", "top-strip",
                   "top-links", "also-read")
-ROLES = ("article", "headline", "meta", "chrome")
 PARAGRAPH_TAGS = _words("p li blockquote pre h2 h3 h4 h5 h6 dd td")
 LANDMARKS = frozenset({"header", "nav", "aside", "footer", "section", "article", "main"})
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.compare.align import Row, align
-from crawler.compare.flags import Evidence, Flag, live_evidence, seed_evidence, severity_rank, worst
+from crawler.compare.flags import Evidence, Flag, live_evidence, seed_evidence, severity_rank
 from crawler.compare.lines import LineRole, classify_lines, find_headline
 from crawler.compare.live_page import LivePage
 from crawler.compare.seed_copy import (
@@ -56,10 +56,6 @@ class Comparison:
     rows: tuple[Row, ...]
     flags: tuple[Flag, ...]
     roles: dict[int, LineRole] = field(default_factory=dict)
-
-    @property
-    def worst(self) -> str | None:
-        return worst(self.flags)
 
     @property
     def has_problems(self) -> bool:

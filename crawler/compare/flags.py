@@ -9,7 +9,7 @@ values; `crawler.compare.recorded` stores them in the `flags` table. No settings
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,11 +54,6 @@ class Evidence:
             out["end_line"] = self.end_line if self.end_line is not None else self.line
         return out
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Evidence:
-        return cls(source=data["source"], text=data["text"], where=data["where"],
-                   line=data.get("line"), end_line=data.get("end_line"))
-
 
 def seed_evidence(text: str, line: int, end_line: int | None = None) -> Evidence:
     end = end_line if end_line is not None else line
@@ -93,11 +88,6 @@ class Flag:
         return {"kind": self.kind, "severity": self.severity, "message": self.message,
                 "evidence": [e.to_dict() for e in self.evidence]}
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Flag:
-        return cls(kind=data["kind"], severity=data["severity"], message=data["message"],
-                   evidence=tuple(Evidence.from_dict(e) for e in data.get("evidence", ())))
-
     def evidence_json(self, inputs: Mapping[str, Any] | None = None) -> str:
         """The `flags.evidence_json` column: evidence plus the inputs it was derived from."""
         body: dict[str, Any] = {"evidence": [e.to_dict() for e in self.evidence]}
@@ -105,14 +95,3 @@ class Flag:
             body["inputs"] = dict(inputs)
         return json.dumps(body, sort_keys=True, ensure_ascii=False)
 
-
-def worst(flags: Iterable[Flag]) -> str | None:
-    """The highest severity among `flags`, or None when there are none."""
-    ranks = [severity_rank(f.severity) for f in flags]
-    return SEVERITIES[max(ranks)] if ranks else None
-
-
-def summary_text(flags: Iterable[Flag]) -> str:
-    """A short text for tables: kinds in order, critical/warning marked."""
-    marks = {"critical": "!!", "warning": "!", "info": ""}
-    return ", ".join(f"{f.kind}{marks[f.severity]}" for f in flags) or "none"

@@ -61,10 +61,6 @@ class LivePage:
     def modified_day(self) -> dt.date | None:
         return parse_iso_day(self.modified.value) if self.modified else None
 
-    @property
-    def chrome(self) -> tuple[Block, ...]:
-        return tuple(b for b in self.blocks if b.role == "chrome")
-
     def summary(self) -> dict[str, Any]:
         return {
             "title": self.title.value if self.title else None,

@@ -12,7 +12,6 @@ id), and appends them to the ledger in the same transaction. No settings are rea
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -152,15 +151,6 @@ def store_flags(session: Session, results: Sequence[SeedResult], *,
     return len(added)
 
 
-def stored_flags(session: Session, capture_id: int) -> list[dict[str, Any]]:
-    """The flags on record for one capture (newest software version first)."""
-    rows = session.scalars(select(FlagRow).where(FlagRow.capture_id == capture_id)
-                           .order_by(FlagRow.id))
-    return [{"kind": r.kind, "severity": r.severity, "message": r.message,
-             "evidence": json.loads(r.evidence_json).get("evidence", []),
-             "software_version": r.software_version} for r in rows]
-
-
 def compare_run(collection: Collection, session: Session, run_id: int,
                 seed_ids: Sequence[str]) -> tuple[list[SeedResult], int]:
     """After a crawl: compare the seeds that run captured and record their flags."""
@@ -171,15 +161,3 @@ def compare_run(collection: Collection, session: Session, run_id: int,
     session.commit()
     return results, stored
 
-
-def flags_column(results: Sequence[SeedResult]) -> dict[str, str]:
-    """Rich markup per seed for the crawl summary's flags column."""
-    style = {"info": "cyan", "warning": "yellow", "critical": "bold red"}
-    out = {}
-    for r in results:
-        if r.comparison is None:
-            out[r.seed.id] = f"[dim]{r.problem or 'not compared'}[/]"
-        else:
-            out[r.seed.id] = ", ".join(f"[{style[f.severity]}]{f.kind}[/]"
-                                       for f in r.comparison.flags) or "[green]none[/]"
-    return out

@@ -64,10 +64,6 @@ class ArchivedRecord(NamedTuple):
         code = (self.http_headers.get_statuscode() or "").strip()
         return int(code) if code.isdigit() else None
 
-    def fields(self) -> list[tuple[str, str]]:
-        """The `application/warc-fields` body of a metadata/warcinfo record."""
-        return parse_warc_fields(self.payload)
-
 
 def parse_warc_date(value: str) -> dt.datetime:
     """A WARC-Date (second to microsecond precision) as an aware UTC datetime.
