@@ -23,5 +23,3 @@ def __getattr__(name: str) -> str:
         found = "0.1.0"
     globals()["__version__"] = found
     return found
-
-from crawler.warc import warcio_compat  # noqa: E402,F401 - br decoding for warcio readers

@@ -21,6 +21,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
+from crawler.warc import warcio_compat
+
+warcio_compat.install()  # the tests read br payloads through warcio's content_stream()
+
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"

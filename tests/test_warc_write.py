@@ -146,7 +146,7 @@ def test_existing_file_is_never_overwritten(tmp_path: Path) -> None:
 def test_warcio_decodes_brotli_payloads(tmp_path: Path) -> None:
     import brotli
 
-    import crawler.warc.warcio_compat  # noqa: F401 - installed by the crawler package anyway
+    import crawler.warc.warcio_compat  # noqa: F401 - installed by tests/conftest.py
 
     html = "<p>ब्रॉटली</p>".encode() * 200
     fetch = Fetch(

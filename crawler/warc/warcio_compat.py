@@ -5,7 +5,10 @@ cffi `brotlipy` allowed; with `brotli` >= 1.0 `record.content_stream()` raises
 AttributeError on every br page. `brotlipy` cannot be installed instead: it replaces
 the `brotli` module Scrapy decodes with. This registers a small adapter with the
 interface warcio's BufferedReader uses (`decompress`, `flush`, `unused_data`).
-Imported by the `crawler` package, so every reader in it gets working br decoding.
+
+No code path of the crawler decodes through warcio (crawler.warc.read.decode_content
+decodes archived payloads); the tests read payloads with warcio's `content_stream()`,
+and tests/conftest.py installs this for them.
 """
 
 from __future__ import annotations
@@ -28,6 +31,3 @@ class BrotliDecompressor:
 
 def install() -> None:
     BufferedReader.DECOMPRESSORS["br"] = BrotliDecompressor
-
-
-install()
