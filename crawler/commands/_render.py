@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -13,6 +13,7 @@ from crawler.capture.summary import SeedOutcome
 from crawler.store.models import Capture
 
 if TYPE_CHECKING:  # the comparison's imports (lxml, trafilatura) only where it runs
+    from crawler.capture.job import JobResult, RunSummary
     from crawler.compare.recorded import SeedResult
 
 #: how each flag severity is shown
@@ -93,3 +94,29 @@ def flags_column(results: Sequence[SeedResult]) -> dict[str, str]:
             out[r.seed.id] = ", ".join(f"[{SEVERITY_STYLE[f.severity]}]{f.kind}[/]"
                                        for f in r.comparison.flags) or "[green]none[/]"
     return out
+
+
+def run_summary_printer(out: Console, err: Console) -> Callable[[RunSummary], None]:
+    """Shows a crawl job's summary table (crawler.capture.job) and its failed fetches."""
+    def show(summary: RunSummary) -> None:
+        if summary.comparison_problem:
+            err.print(f"[yellow]comparison skipped:[/] {summary.comparison_problem}",
+                      highlight=False)
+        flags = flags_column(summary.compared) if summary.compared is not None else None
+        print_table(out, summary_table(summary.outcomes, title=f"crawl run {summary.run_id}",
+                                       flags=flags))
+        for cap in summary.failures:
+            out.print(f"  failed: {cap.url} — {cap.error or cap.status}", highlight=False)
+    return show
+
+
+def print_job(out: Console, err: Console, result: JobResult) -> None:
+    """What a crawl job did after its summary: head, flags recorded, the index."""
+    out.print(f"ledger head: {result.ledger_head}")
+    if result.flags_recorded:
+        out.print(f"{result.flags_recorded} flag(s) recorded (`crawler compare` for evidence, "
+                  "`crawler report` for the report)", highlight=False)
+    if result.index is not None:
+        out.print(f"index: {result.index.path} ({result.index.lines} lines)", highlight=False)
+    else:
+        err.print(f"[red]index not updated:[/] {result.index_problem}", highlight=False)

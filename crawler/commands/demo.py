@@ -14,7 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from crawler.commands.crawl import crawl_and_report
+from crawler.capture.job import run_job
+from crawler.collection import Collection
+from crawler.commands._render import print_job, run_summary_printer
 from crawler.errors import BadInput
 
 HELP = "archive the five seeds from a local copy of their outlets (offline)"
@@ -57,12 +59,13 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
             demo_manifest_toml(server.base_url), encoding="utf-8")
         ctx.out.print(f"demo: local copy of the five outlets at {server.base_url}")
         ctx.out.print(f"demo: collection {root}")
-        demo_ctx = type(ctx)(collection_path=root, db_override=db_url, out=ctx.out, err=ctx.err)
         overrides: dict[str, Any] = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0}
         if not args.verbose:
             overrides["LOG_LEVEL"] = "WARNING"
-        code = crawl_and_report(demo_ctx, seed_ids=[], url=None, overrides=overrides,
-                                strict=False)
+        result = run_job(Collection(root), db_url=db_url, seed_ids=[], url=None,
+                         overrides=overrides, show=run_summary_printer(ctx.out, ctx.err))
+        print_job(ctx.out, ctx.err, result)
+        code = result.exit_code(strict=False)
     ctx.out.print(f"\ndemo collection: {root}")
     ctx.out.print(f"  WARC files: {root / 'archive'}")
     ctx.out.print(f"  database:   {db_url}")
