@@ -16,6 +16,7 @@ from crawler.compare.comparison import compare
 from crawler.compare.live_page import extract_page
 from crawler.compare.recorded import SeedResult
 from crawler.compare.seed_copy import load_seed_copy
+from crawler.fixture_site.assets import read_package_file
 from crawler.manifest import Seed
 from crawler.warc.read import decode_html
 from tests.conftest import run_cli
@@ -45,7 +46,8 @@ def dump_dom(tmp_path: Path, page: Path) -> str:
 
 @pytest.fixture
 def xss_report(tmp_path: Path) -> Path:
-    page = extract_page(decode_html((DATA / "xss.html").read_bytes()), url="https://x.example/")
+    html = read_package_file("pages/xss.html").replace(b"{{origin}}", b"https://x.example")
+    page = extract_page(decode_html(html), url="https://x.example/")
     comparison = compare(load_seed_copy(DATA / "xss.txt"), live=page)
     seed = Seed(id="x<script>", url="https://x.example/?q=<script>alert(4)</script>",
                 outlet="<b onmouseover=alert(6)>Outlet</b>")

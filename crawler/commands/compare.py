@@ -17,6 +17,7 @@ from typing import Any
 
 from rich.markup import escape
 
+from crawler.commands._args import add_selection
 from crawler.commands._render import SEVERITY_STYLE
 from crawler.compare.comparison import Comparison, compare
 from crawler.compare.flags import Flag
@@ -32,10 +33,7 @@ HELP = "compare captures with their seed copies and flag what differs"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", action="append", default=[], metavar="ID",
-                        help="only this seed (repeatable, or comma-separated)")
-    parser.add_argument("--run", type=int, metavar="N",
-                        help="the captures of this crawl run (default: each seed's newest)")
+    add_selection(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable, one object per seed")
     parser.add_argument("--no-store", action="store_true",
                         help="do not record the flags in the database")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.access.report import write_report
+from crawler.commands._args import add_selection
 from crawler.compare.recorded import compare_collection
 from crawler.manifest import load_manifest, parse_seed_ids
 from crawler.store.db import open_database
@@ -22,10 +23,7 @@ HELP = "write the comparison report (static HTML) of captures and seed copies"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="folder to write (default: <collection>/report)")
-    parser.add_argument("--seed", action="append", default=[], metavar="ID",
-                        help="only this seed (repeatable, or comma-separated)")
-    parser.add_argument("--run", type=int, metavar="N",
-                        help="the captures of this crawl run (default: each seed's newest)")
+    add_selection(parser)
 
 
 def run(ctx: Any, args: argparse.Namespace) -> int:
