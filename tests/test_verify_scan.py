@@ -19,7 +19,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.warc import scan as verify_scan
-from crawler.warc.scan import FileScan, Headers, ScannedRecord, parse_head, scan_file
+from crawler.warc.heads import Headers, parse_head
+from crawler.warc.scan import FileScan, ScannedRecord, scan_file
 
 
 def write_records(path: Path, payloads: list[bytes], *, header_bytes: int = 0) -> None:
