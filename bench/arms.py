@@ -1,6 +1,9 @@
 """The two arms of the benchmark and the verify runs: their commands, one crawl, its result.
 
     plain    `python -m scrapy crawl seeds` with crawler/settings.py, but ARCHIVE_ENABLED=False
+             and the archive middleware taken out of DOWNLOADER_MIDDLEWARES, so that Scrapy
+             does not even load it (it loads every listed class before from_crawler can
+             raise NotConfigured): plain Scrapy with the same spider and settings
     archive  the same crawl with archiving on (`--via crawler`: `crawler crawl --no-compare`)
 
 Both arms get COMMON, the bench's stats collector (bench/stats.py) and --set; the archive
@@ -37,6 +40,8 @@ COMMON = {
     "PROGRESS_INTERVAL": "0",
     "STATS_CLASS": "bench.stats.BenchStats",
 }
+#: the downloader middleware that archives; the plain arm lists it as None
+ARCHIVE_MIDDLEWARE = "crawler.capture.middleware.ArchiveMiddleware"
 ARMS = ("plain", "archive")
 
 
@@ -105,6 +110,19 @@ def _sets(settings: Mapping[str, str]) -> list[str]:
     return [arg for name, value in settings.items() for arg in ("-s", f"{name}={value}")]
 
 
+def plain_middlewares() -> str:
+    """crawler/settings.py's DOWNLOADER_MIDDLEWARES with the archive middleware set to None
+    (JSON, as `-s` takes a dict setting), so that Scrapy never loads it."""
+    import crawler.settings as cs
+
+    middlewares: dict[str, int | None] = dict(cs.DOWNLOADER_MIDDLEWARES)
+    if ARCHIVE_MIDDLEWARE not in middlewares:
+        raise RuntimeError(f"{ARCHIVE_MIDDLEWARE} is not in crawler.settings."
+                           "DOWNLOADER_MIDDLEWARES: the plain arm would not be plain")
+    middlewares[ARCHIVE_MIDDLEWARE] = None
+    return json.dumps(middlewares, separators=(",", ":"))
+
+
 def command(arm: str, collection: Path, arms: Arms, *, python: str = sys.executable) -> list[str]:
     """The crawl of one arm. The archive arm runs the same Scrapy crawl `crawler crawl`
     runs (`via="crawler"`: the CLI itself, which also checks the seeds before and
@@ -112,7 +130,9 @@ def command(arm: str, collection: Path, arms: Arms, *, python: str = sys.executa
     settings = {**arms.settings(arm), "BENCH_STATS_FILE": str(collection / "stats.json")}
     if arm == "plain":
         return [python, "-m", "scrapy", "crawl", "seeds", *_sets(settings),
-                *_sets({"ARCHIVE_ENABLED": "False", "CRAWLER_COLLECTION_DIR": str(collection)})]
+                *_sets({"ARCHIVE_ENABLED": "False",
+                        "DOWNLOADER_MIDDLEWARES": plain_middlewares(),
+                        "CRAWLER_COLLECTION_DIR": str(collection)})]
     if arms.via == "scrapy":
         return [python, "-m", "scrapy", "crawl", "seeds", *_sets(settings),
                 *_sets({"CRAWLER_COLLECTION_DIR": str(collection)})]

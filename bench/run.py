@@ -7,7 +7,8 @@
 Generates the fixture site (bench/site.py) in a temp dir, serves it on 127.0.0.1
 (nginx if installed, else a threaded Python server), then per repeat, alternating
 which goes first:
-  plain    `python -m scrapy crawl seeds -s ARCHIVE_ENABLED=False ...`
+  plain    `python -m scrapy crawl seeds -s ARCHIVE_ENABLED=False ...` with the archive
+           middleware out of DOWNLOADER_MIDDLEWARES (plain Scrapy, same spider and settings)
   archive  `python -m scrapy crawl seeds ...` (WARC + DB; `--via crawler`: `crawler crawl`)
 and over each archive run's WARC files, alternating: `crawler verify` against
 `zcat FILE | sha256sum`. Pages/s = seed pages fetched / crawl phase (bench/stats.py:
