@@ -105,6 +105,11 @@ def _overrides(pairs: list[str]) -> dict[str, str]:
         raise SystemExit(str(error)) from None
 
 
+#: the defaults of the options that --quick changes: (with --quick, without)
+DEFAULTS = {"pages": (300, 2000), "repeats": (3, 5), "verify_repeats": (1, 3),
+            "large_pages": (0, 20000)}
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--pages", type=int, default=None, help="article pages (default 2000)")
@@ -131,14 +136,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--out", type=Path,
                     help="write results here (default BENCHMARKS.md unless --quick)")
     args = ap.parse_args(argv)
-    if args.pages is None:
-        args.pages = 300 if args.quick else 2000
-    if args.repeats is None:
-        args.repeats = 3 if args.quick else 5
-    if args.verify_repeats is None:
-        args.verify_repeats = 1 if args.quick else 3
-    if args.large_pages is None:
-        args.large_pages = 0 if args.quick else 20000
+    for name, (quick, full) in DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
     return args
 
 

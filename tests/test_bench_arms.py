@@ -33,17 +33,18 @@ def test_plain_arm_differs_from_the_archive_arm_only_in_archiving() -> None:
     assert middlewares == {**cs.DOWNLOADER_MIDDLEWARES, ARCHIVE_MIDDLEWARE: None}
 
 
+def _middlewares(arm: str) -> list[str]:
+    """The downloader middlewares Scrapy builds from crawler.settings and the arm's -s."""
+    settings = Settings()
+    settings.setmodule(cs, priority="project")
+    settings.setdict(_settings(command(arm, Path("DIR"), Arms())), priority="cmdline")
+    return build_component_list(settings.getwithbase("DOWNLOADER_MIDDLEWARES"))
+
+
 def test_scrapy_does_not_list_the_archive_middleware_in_the_plain_arm() -> None:
-    settings = Settings()
-    settings.setmodule(cs, priority="project")
-    settings.setdict(_settings(command("plain", Path("DIR"), Arms())), priority="cmdline")
-    plain = build_component_list(settings.getwithbase("DOWNLOADER_MIDDLEWARES"))
-    assert ARCHIVE_MIDDLEWARE not in plain
+    plain, archive = _middlewares("plain"), _middlewares("archive")
+    assert ARCHIVE_MIDDLEWARE not in plain and ARCHIVE_MIDDLEWARE in archive
     assert "crawler.capture.robots.RobotsTxtMiddleware" in plain
-    settings = Settings()
-    settings.setmodule(cs, priority="project")
-    settings.setdict(_settings(command("archive", Path("DIR"), Arms())), priority="cmdline")
-    archive = build_component_list(settings.getwithbase("DOWNLOADER_MIDDLEWARES"))
     assert [m for m in archive if m != ARCHIVE_MIDDLEWARE] == plain
 
 
