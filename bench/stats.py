@@ -14,8 +14,6 @@ Used by both arms (`-s STATS_CLASS=bench.stats.BenchStats -s BENCH_STATS_FILE=..
     bench/crawl_maxrss_mb peak RSS of the process up to the close of the crawl
     bench/reactor_cpu_seconds  CPU of the reactor thread alone over the same span
     bench/writer_cpu_seconds   CPU of the WARC writer process (archive arm) over it
-    bench/writer_maxrss_mb   peak RSS of the WARC writer process (archive arm; 0 in
-                          plain Scrapy, which starts none)
     bench/crawl_cpu_seconds  user + system CPU of the process (all threads) and of the
                           WARC writer process over the same span
     bench/thread_cpu/NAME CPU seconds of each thread since it started (Linux), e.g.
@@ -80,8 +78,7 @@ def _cpu() -> float:
     """This process's CPU and its waited-for children's: the WARC writer process is
     waited for when the archive closes, before the stats close."""
     own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    return own.ru_utime + own.ru_stime + _children_cpu()
 
 
 class BenchStats(MemoryStatsCollector):
@@ -133,8 +130,6 @@ class BenchStats(MemoryStatsCollector):
                 self.set_value(f"bench/{what}/{name}", value)
         self.set_value("bench/crawl_maxrss_mb",
                        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-        self.set_value("bench/writer_maxrss_mb",
-                       resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
         super().close_spider(*args, **kwargs)
 
     def _persist_stats(self, stats: dict[str, Any], *args: Any) -> None:
