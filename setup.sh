@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the crawler needs on a fresh Debian machine:
-#   - system packages (Chromium, for the report tests and screenshots),
+#   - system packages (Chromium, for the report tests and screenshots; nginx, which
+#     serves the benchmark's site: bench/serve.py),
 #   - .venv with the crawler and its test tools (pip install -e ".[test]"),
 #   - .venv-replay with pywb, kept apart: pywb pins old libraries that break Scrapy.
 # Safe to run again; it only adds what is missing.
@@ -23,7 +24,7 @@ apt_install() {
 }
 
 if command -v apt-get >/dev/null; then
-  apt_install chromium fonts-dejavu-core
+  apt_install chromium fonts-dejavu-core nginx-light
 fi
 
 if [ ! -x .venv/bin/python ]; then
