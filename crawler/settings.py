@@ -3,8 +3,8 @@
 Scrapy reads this module (scrapy.cfg names it); the CLI starts from it and overrides
 what its options say. The environment is read here and nowhere else:
 CRAWLER_DB_URL selects the provenance database (a SQLAlchemy URL: SQLite or PostgreSQL).
-Prefixes name the component that reads a setting: ARCHIVE_ (crawler.capture.middleware and
-crawler.capture.recorder), PROVENANCE_ (the database), REQUISITES_ (the spider),
+Prefixes name the component that reads a setting: ARCHIVE_ (crawler.capture.config, read by
+crawler.capture.middleware), PROVENANCE_ (the database), REQUISITES_ (the spider),
 CRAWLER_ (the collection and the operator), PROGRESS_ (crawler.capture.progress),
 REPLAY_ (crawler.access.replay and the replay URLs of citations).
 """

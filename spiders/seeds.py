@@ -5,7 +5,8 @@
     scrapy crawl seeds -a url=https://...   # an ad-hoc page
 
 A thin adapter: the manifest, requisite extraction and archiving live in the
-`crawler` package. Reads CRAWLER_COLLECTION_DIR and REQUISITES_MAX_DEPTH.
+`crawler` package; it meets the archive only through crawler.capture.signals. Reads
+CRAWLER_COLLECTION_DIR and REQUISITES_MAX_DEPTH.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.capture.middleware import fetch_failed
+from crawler.capture import signals as capture
 from crawler.capture.requisites import css_requisites, html_requisites
 from crawler.collection import Collection
 from crawler.errors import ManifestError
@@ -45,7 +46,13 @@ class SeedsSpider(Spider):
         collection = Collection(Path(folder).resolve())
         spider.max_depth = crawler.settings.getint("REQUISITES_MAX_DEPTH")
         spider.manifest, spider.seeds = spider._select(collection)
+        crawler.signals.connect(spider.run_seeds, signal=capture.seeds_wanted)
         return spider
+
+    def run_seeds(self) -> capture.RunSeeds:
+        """What this crawl's run is of (the archive asks as it opens the run)."""
+        name = self.manifest.name if self.manifest else None
+        return capture.RunSeeds(seeds=self.seeds, collection=name)
 
     def _select(self, collection: Collection) -> tuple[Manifest | None, tuple[Seed, ...]]:
         manifest = None
@@ -70,7 +77,8 @@ class SeedsSpider(Spider):
             yield self._page_request(self.adhoc_url, seed_id=None, outlet=host)
 
     def _page_request(self, url: str, *, seed_id: str | None, outlet: str) -> Request:
-        meta = {"seed_id": seed_id, "outlet": outlet, "hops": 0, "role": "page"}
+        meta = {capture.SEED_ID: seed_id, capture.OUTLET: outlet, capture.HOPS: 0,
+                capture.ROLE: capture.PAGE}
         return Request(url, callback=self.parse, errback=self.on_error, meta=meta,
                        dont_filter=True, priority=10)
 
@@ -81,7 +89,7 @@ class SeedsSpider(Spider):
         yield from self._requisites(response)
 
     def _requisites(self, response: Response) -> Iterator[Request]:
-        hops = response.meta.get("hops", 0)
+        hops = response.meta.get(capture.HOPS, 0)
         if hops >= self.max_depth or not isinstance(response, TextResponse):
             return
         ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
@@ -92,11 +100,11 @@ class SeedsSpider(Spider):
         else:
             return
         meta = {
-            "seed_id": response.meta.get("seed_id"),
-            "outlet": response.meta.get("outlet"),
-            "hops": hops + 1,
-            "role": "requisite",
-            "via_url": response.url,
+            capture.SEED_ID: response.meta.get(capture.SEED_ID),
+            capture.OUTLET: response.meta.get(capture.OUTLET),
+            capture.HOPS: hops + 1,
+            capture.ROLE: capture.REQUISITE,
+            capture.VIA_URL: response.url,
         }
         for url in urls:
             yield Request(url, callback=self.parse_requisite, errback=self.on_error,
@@ -107,6 +115,5 @@ class SeedsSpider(Spider):
             return  # the response itself was archived; its status is on record
         request = failure.request  # type: ignore[attr-defined]
         self.logger.warning("fetch failed: %s: %s", request.url, failure.getErrorMessage())
-        self.crawler.signals.send_catch_log(
-            signal=fetch_failed, request=request, failure=failure, spider=self
-        )
+        self.crawler.signals.send_catch_log(signal=capture.fetch_failed, request=request,
+                                            failure=failure)
