@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 
-from crawler import SOFTWARE_NAME, __version__
-
 BOT_NAME = "provenance-crawler"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
@@ -24,9 +22,10 @@ NEWSPIDER_MODULE = "spiders"
 CRAWLER_COLLECTION_DIR = "."
 # Who operates the crawl; recorded in warcinfo and in every crawl run row.
 CRAWLER_OPERATOR = "Provenance crawler operator"
-# How a site owner reaches the operator; part of the User-Agent.
+# How a site owner reaches the operator. The `seeds` spider makes the User-Agent from it,
+# "provenance-crawler/<version> (+<contact>; archival crawler)", unless USER_AGENT is set
+# (here or with -s), which is then sent as it is.
 CRAWLER_CONTACT = "mailto:archivist@example.org"
-USER_AGENT = f"{SOFTWARE_NAME}/{__version__} (+{CRAWLER_CONTACT}; archival crawler)"
 
 # --- the provenance database ------------------------------------------------------------
 # SQLAlchemy URL of SQLite or PostgreSQL (psycopg); empty means
