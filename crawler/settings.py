@@ -102,7 +102,7 @@ DOWNLOADER_MIDDLEWARES = {
 EXTENSIONS = {
     "crawler.capture.progress.CrawlProgress": 500,
     "crawler.capture.gc_tuning.GcTuning": 0,
+    # off, and not even imported (with twisted.conch)
     "scrapy.extensions.telnet.TelnetConsole": None,
 }
-TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
