@@ -3,8 +3,8 @@
 Scrapy reads this module (scrapy.cfg names it); the CLI starts from it and overrides
 what its options say. The environment is read here and nowhere else:
 CRAWLER_DB_URL selects the provenance database (a SQLAlchemy URL: SQLite or PostgreSQL).
-Prefixes name the component that reads a setting: ARCHIVE_ (crawler.capture.middleware and
-crawler.capture.recorder), PROVENANCE_ (the database), REQUISITES_ (the spider),
+Prefixes name the component that reads a setting: ARCHIVE_ (crawler.capture.config, read by
+crawler.capture.middleware), PROVENANCE_ (the database), REQUISITES_ (the spider),
 CRAWLER_ (the collection and the operator), PROGRESS_ (crawler.capture.progress),
 REPLAY_ (crawler.access.replay and the replay URLs of citations).
 """
@@ -12,8 +12,6 @@ REPLAY_ (crawler.access.replay and the replay URLs of citations).
 from __future__ import annotations
 
 import os
-
-from crawler import SOFTWARE_NAME, __version__
 
 BOT_NAME = "provenance-crawler"
 SPIDER_MODULES = ["spiders"]
@@ -24,9 +22,10 @@ NEWSPIDER_MODULE = "spiders"
 CRAWLER_COLLECTION_DIR = "."
 # Who operates the crawl; recorded in warcinfo and in every crawl run row.
 CRAWLER_OPERATOR = "Provenance crawler operator"
-# How a site owner reaches the operator; part of the User-Agent.
+# How a site owner reaches the operator. The `seeds` spider makes the User-Agent from it,
+# "provenance-crawler/<version> (+<contact>; archival crawler)", unless USER_AGENT is set
+# (here or with -s), which is then sent as it is.
 CRAWLER_CONTACT = "mailto:archivist@example.org"
-USER_AGENT = f"{SOFTWARE_NAME}/{__version__} (+{CRAWLER_CONTACT}; archival crawler)"
 
 # --- the provenance database ------------------------------------------------------------
 # SQLAlchemy URL of SQLite or PostgreSQL (psycopg); empty means
@@ -103,7 +102,7 @@ DOWNLOADER_MIDDLEWARES = {
 EXTENSIONS = {
     "crawler.capture.progress.CrawlProgress": 500,
     "crawler.capture.gc_tuning.GcTuning": 0,
+    # off, and not even imported (with twisted.conch)
     "scrapy.extensions.telnet.TelnetConsole": None,
 }
-TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"

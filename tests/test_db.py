@@ -57,11 +57,11 @@ def test_new_database_from_models_equals_the_migrated_one(tmp_path: Path) -> Non
 
 
 def test_sqlite_page_cache_is_set_per_engine(tmp_path: Path) -> None:
-    """The crawl's engine keeps a small SQLite page cache (crawler.capture.middleware); every
+    """The crawl's engine keeps a small SQLite page cache (crawler.capture.session); every
     other engine keeps SQLite's default, and both keep WAL and foreign keys."""
     from sqlalchemy import text
 
-    from crawler.capture.middleware import CRAWL_SQLITE_CACHE_KIB
+    from crawler.capture.session import CRAWL_SQLITE_CACHE_KIB
 
     url = f"sqlite:///{tmp_path / 'p.db'}"
     open_database(url)

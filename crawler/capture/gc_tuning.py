@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from typing import Self
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
@@ -45,21 +46,22 @@ def young_threshold(raw: object, *, given_as: str = "setting CRAWL_GC_THRESHOLD"
 
 
 class GcTuning:
+    """Sets the young generation's threshold while the spider is open."""
+
     def __init__(self, crawler: Crawler, threshold: int) -> None:
         self.crawler = crawler
         self.threshold = threshold
-        self.saved: tuple[int, ...] | None = None
+        self.saved: tuple[int, ...] | None = None  # the thresholds to give back
         self.full_before = 0
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> GcTuning:
+    def from_crawler(cls, crawler: Crawler) -> Self:
         threshold = young_threshold(crawler.settings.get("CRAWL_GC_THRESHOLD", 0))
         if threshold == 0:
             raise NotConfigured("CRAWL_GC_THRESHOLD is 0: Python's default thresholds")
-        ext = cls(crawler, threshold)
-        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
-        return ext
+        return cls(crawler, threshold)
 
     def spider_opened(self, spider: Spider) -> None:
         self.saved = gc.get_threshold()

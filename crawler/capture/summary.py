@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.store.models import Capture, CrawlRun
+from crawler.capture.signals import PAGE, REQUISITE
+from crawler.store.models import Capture
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,6 @@ class SeedOutcome:
         return str(self.final.status)
 
 
-def latest_run(session: Session) -> CrawlRun | None:
-    return session.scalar(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(1))
-
-
 def seed_outcomes(session: Session, run_id: int) -> list[SeedOutcome]:
     captures = session.scalars(
         select(Capture).where(Capture.run_id == run_id).order_by(Capture.id)
@@ -47,9 +44,9 @@ def seed_outcomes(session: Session, run_id: int) -> list[SeedOutcome]:
     pages: dict[str, list[Capture]] = {}
     requisites: dict[str | None, list[Capture]] = {}
     for cap in captures:
-        if cap.role == "page":
+        if cap.role == PAGE:
             pages.setdefault(cap.requested_url, []).append(cap)
-        elif cap.role == "requisite":
+        elif cap.role == REQUISITE:
             requisites.setdefault(cap.seed_id, []).append(cap)
     outcomes = []
     for requested, chain in pages.items():

@@ -8,7 +8,8 @@ from what it exposes: the protocol Scrapy reports (never an invented HTTP/1.0), 
 reason phrase of the status code, the headers in the order received. The body is the
 payload exactly as sent, transfer chunking removed and content encoding kept, so a
 `Transfer-Encoding: chunked` header is dropped (and the drop recorded in the
-metadata record) rather than written over a de-chunked body.
+metadata record) rather than written over a de-chunked body. `warcinfo_fields` says so
+for the whole file, with the run the file belongs to.
 """
 
 from __future__ import annotations
@@ -27,13 +28,23 @@ from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
 from crawler.digests import sha1_label
+from crawler.warc.write import CONFORMS_TO
 
 Headers = tuple[tuple[str, str], ...]
+#: what was reconstructed, said in each response's metadata record ...
 RECONSTRUCTION_NOTE = (
     "HTTP status line and headers re-serialised from Scrapy's parsed response "
     "(Scrapy keeps no raw HTTP bytes); payload stored as received, de-chunked, "
     "content-encoding kept; Transfer-Encoding headers dropped"
 )
+#: ... and in the warcinfo record of every file (the same, in the words files have had)
+WARCINFO_DESCRIPTION = (
+    "HTTP status lines and headers are re-serialised from Scrapy's parsed "
+    "responses (Scrapy keeps no raw HTTP bytes); payloads are stored as received, "
+    "de-chunked, content-encoding kept; Transfer-Encoding headers are dropped and "
+    "the drop noted in each capture's metadata record"
+)
+WARC_FORMAT = "WARC File Format 1.1"
 
 
 @dataclass(frozen=True)
@@ -73,7 +84,38 @@ class FetchRecords:
 
     records: tuple[ArcWarcRecord, ...]
     payload_sha256: str | None
-    removed_headers: Headers
+
+
+def warcinfo_fields(
+    *,
+    software: str,
+    collection: str,
+    operator: str,
+    hostname: str,
+    user_agent: str,
+    robots_policy: str,
+    run_uuid: str,
+    run_id: int,
+    run_started: dt.datetime,
+    settings_json: str,
+) -> dict[str, str]:
+    """The warcinfo fields of a crawl run's files: who crawled what, how, and what was
+    reconstructed (`crawler.warc.write.RotatingWarcWriter` adds its gzip fields)."""
+    return {
+        "software": software,
+        "format": WARC_FORMAT,
+        "conformsTo": CONFORMS_TO,
+        "isPartOf": collection,
+        "operator": operator,
+        "hostname": hostname,
+        "http-header-user-agent": user_agent,
+        "robots": robots_policy,
+        "crawl-run": run_uuid,
+        "crawl-run-id": str(run_id),
+        "crawl-run-started": run_started.isoformat(timespec="microseconds"),
+        "crawl-settings": settings_json,
+        "description": WARCINFO_DESCRIPTION,
+    }
 
 
 def _warc_date(when: dt.datetime) -> str:
@@ -224,4 +266,4 @@ def build_records(
         content_type="application/warc-fields",
     )
     records.append(metadata)
-    return FetchRecords(tuple(records), payload_sha, removed)
+    return FetchRecords(tuple(records), payload_sha)
