@@ -25,7 +25,8 @@ from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from crawler import SOFTWARE_NAME, __version__
-from crawler.capture.recorder import Recorder, RecorderConfig
+from crawler.capture.recorder import Recorder
+from crawler.capture.writer import WriterConfig as RecorderConfig
 from crawler.store.db import open_database
 from crawler.store.runs import finish_run, start_run
 from crawler.store.signing import head_signer

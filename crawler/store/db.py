@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from crawler.errors import DatabaseError
 from crawler.store.dbapi import BINDS, Statement
@@ -242,6 +243,7 @@ def compile_statement(statement: ClauseElement, dialect: Dialect, *,
     key it is named by, or `keys[its name]`, bound as its column's type binds values
     (`bind_conversion`)."""
     compiled = statement.compile(dialect=dialect, column_keys=column_keys)
+    assert isinstance(compiled, SQLCompiler)
     order = list(compiled.positiontup or ()) if dialect.positional else list(compiled.binds)
     binds = [compiled.binds[name] for name in order]
     for bind in binds:
