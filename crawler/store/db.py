@@ -8,6 +8,11 @@ commands that only read take any SQLAlchemy URL).
 The schema is upgraded only through the Alembic migrations beside this file; a new,
 empty database is created from the models and stamped at the head revision (the
 same schema: tests/test_db.py compares them).
+
+Statements of the models' tables are compiled here for the bare DB-API driver
+(`compile_statement`, bound by `crawler.store.dbapi`): `BulkInsert` runs them in a session,
+and the WARC writer process, which imports no SQLAlchemy, runs those
+`crawler.capture.recorder.database_plan` compiles for it.
 """
 
 from __future__ import annotations
