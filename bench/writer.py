@@ -1,8 +1,8 @@
 """The archive's writer on its own: feed fetches of the benchmark site through
 `crawler.capture.recorder.Recorder` (no Scrapy, no network) and time it — the writer's
 capacity in pages/s, the CPU per fetch of the writer process (records and database
-commits) and of the crawl's side (submit), and with --profile a cProfile of the writer
-process.
+commits) and of the crawl's side (submit), the writer process's peak RSS, and with
+--profile a cProfile of the writer process.
 
     python bench/writer.py --pages 1000 [--gzip-level 6] [--profile]
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import pstats
 import resource
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -24,7 +24,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.site import article_html, article_path, image_bytes, image_paths  # noqa: E402
-from crawler.capture.recorder import Recorder, RecorderConfig  # noqa: E402
+from crawler.capture import recorder as recorder_module  # noqa: E402
+from crawler.capture.recorder import Recorder  # noqa: E402
+from crawler.capture.writer import WriterConfig  # noqa: E402
 from crawler.store.db import open_database  # noqa: E402
 from crawler.store.runs import start_run  # noqa: E402
 from crawler.warc.records import Fetch  # noqa: E402
@@ -55,6 +57,25 @@ def fetches(pages: int, base: str = "http://127.0.0.1:8080") -> list[Fetch]:
     return out
 
 
+def watch_peak_rss(pid: int, peak: list[float]) -> threading.Thread:
+    """A thread that keeps the process's peak RSS (VmHWM, MB; Linux) until it exits (the
+    children's ru_maxrss would count the crawl's memory the writer had before its exec)."""
+    def watch() -> None:
+        while True:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                return
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    peak[0] = int(line.split()[1]) / 1024
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", type=int, default=1000)
@@ -69,21 +90,26 @@ def main() -> int:
         sessions = open_database(f"sqlite:///{tmp}/p.db")
         run = start_run(sessions, collection="bench", seeds=(), operator="bench",
                         user_agent="bench", robots_obey=True, settings={})
-        config = RecorderConfig(archive_dir=Path(tmp) / "archive", prefix="BENCH",
+        config = WriterConfig(archive_dir=Path(tmp) / "archive", prefix="BENCH",
                                 max_file_size=10**10, gzip_level=args.gzip_level,
                                 batch_records=args.batch, batch_seconds=1.0,
                                 software="bench")
         profile_file = Path(tmp) / "writer.prof"
-        if args.profile:  # the writer process profiles itself (crawler.capture.writer)
-            os.environ["CRAWLER_WRITER_PROFILE"] = str(profile_file)
+        if args.profile:  # the writer process runs its main() under cProfile
+            recorder_module.WRITER_MAIN = (
+                "import cProfile; from crawler.capture.writer import main; "
+                f"cProfile.run('main()', {str(profile_file)!r})")
         recorder = Recorder(config, sessions=sessions, run=run, warcinfo={"software": "bench"})
+        peak = [0.0]
+        watcher = watch_peak_rss(recorder._process.pid, peak)
         t0 = time.perf_counter()
         c0 = time.process_time()
         w0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         for f in items:
             recorder.submit(f)
-        recorder.close()
+        stats = recorder.close()
         wall = time.perf_counter() - t0
+        watcher.join()
         here = time.process_time() - c0  # submitting (the writer commits the rows)
         w1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         there = (w1.ru_utime - w0.ru_utime) + (w1.ru_stime - w0.ru_stime)
@@ -95,7 +121,9 @@ def main() -> int:
               f"gzip level {args.gzip_level}; CPU per fetch: writer process "
               f"{there * ms:.2f} ms (records and commits), this process (submit) "
               f"{here * ms:.2f} ms; "
-              f"WARC {warc_mb:.1f} MB")
+              f"WARC {warc_mb:.1f} MB; writer process peak RSS {peak[0]:.1f} MB; "
+              f"{stats.commits} commits, {stats.commit_seconds * 1e3 / stats.commits:.2f} ms "
+              f"each ({stats.commit_seconds * 1e6 / len(items):.0f} us/fetch)")
         if args.profile:
             pstats.Stats(str(profile_file)).sort_stats(args.sort).print_stats(args.top)
     return 0

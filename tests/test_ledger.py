@@ -111,3 +111,53 @@ def test_seeds_recorded_in_bulk_ledger_like_orm_rows(session: Session) -> None:
     walk = ledger.walk_chain(session, wanted=[ledger.head(session)])
     assert walk.issues == [] and walk.entries == 4 + 1 + 3  # outlets, the new one, seeds
     assert list(ledger.check_rows(session)) == []
+
+
+def test_entries_are_byte_for_byte_those_of_before() -> None:
+    """Entries made through both appenders (`append`: outlets, a run, a WARC file and an
+    outlet together, an update; `append_values`: seeds) hash to the chain the code made
+    before `crawler.store.canonical.chain_entries` became the one maker of entries: the
+    constants were computed by that code."""
+    import datetime as dt
+    import hashlib
+
+    from sqlalchemy import select
+
+    from crawler.manifest import Seed as ManifestSeed
+    from crawler.store.models import CrawlRun, LedgerEntry, WarcFile
+    from crawler.store.runs import record_seeds
+
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    now = dt.datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    with Session(engine) as s:
+        record_seeds(s, [ManifestSeed(id=f"s{i}", url=f"http://127.0.0.1/{i}",
+                                      outlet="Ünïcode Gazette", copy=f"s{i}.txt",
+                                      copy_sha256="ab" * 32,
+                                      published="2014-07-13" if i else None)
+                         for i in range(2)], now=now)
+        run = CrawlRun(uuid="u-1", collection="c", started_at=now, status="running",
+                       software="s", software_version="1", host="h", operator="o",
+                       user_agent="ua", robots_policy="obey", settings_json="{}", pages=0,
+                       captures=0, failures=0, bytes=0)
+        s.add(run)
+        s.flush()
+        ledger.append(s, [run])
+        warc = WarcFile(name="T.warc.gz", run_id=run.id, warcinfo_id="<urn:uuid:x>",
+                        opened_at=now, gzip_level=6)
+        second = Outlet(name="Second")
+        s.add_all([warc, second])
+        s.flush()
+        ledger.append(s, [warc, second])
+        warc.size, warc.sha256, warc.closed_at = 10, "cd" * 32, now
+        s.flush()
+        head = ledger.append(s, [warc], action="update")
+        s.commit()
+        rows = s.execute(select(LedgerEntry.table_name, LedgerEntry.row_id, LedgerEntry.action,
+                                LedgerEntry.payload, LedgerEntry.entry_hash)
+                         .order_by(LedgerEntry.seq)).all()
+    assert len(rows) == 7
+    assert head == "98f73d3b7d27d9825f41cbce9fdff51f041f563c9002b66e6898ec6d14c016bc"
+    everything = "\n".join("|".join(row) for row in rows).encode()
+    assert hashlib.sha256(everything).hexdigest() == (
+        "b23dbb8741a64a8f3a74a49318b88cd9f0c5fa3736290a57c91d670c08455e08")

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.capture.recorder import Recorder, RecorderConfig
+from crawler.capture.recorder import Recorder
+from crawler.capture.writer import WriterConfig
 from crawler.store import ledger
 from crawler.store.db import open_database
 from crawler.store.models import Capture, LedgerEntry, WarcFile
@@ -52,7 +53,7 @@ def test_rows_ledger_and_records(tmp_path: Path, batch: int) -> None:
     sessions = open_database(f"sqlite:///{tmp_path / 'p.db'}")
     run = start_run(sessions, collection="c", seeds=(), operator="o", user_agent="ua",
                     robots_obey=True, settings={})
-    config = RecorderConfig(archive_dir=tmp_path / "archive", prefix="T", max_file_size=10**9,
+    config = WriterConfig(archive_dir=tmp_path / "archive", prefix="T", max_file_size=10**9,
                             gzip_level=6, batch_records=batch, batch_seconds=60.0,
                             software="test/1")
     recorder = Recorder(config, sessions=sessions, run=run, warcinfo={"software": "test"})
@@ -118,7 +119,7 @@ def _recorder(tmp_path: Path, *, archive_dir: Path | None = None) -> tuple[Recor
     sessions = open_database(f"sqlite:///{tmp_path / 'p.db'}")
     run = start_run(sessions, collection="c", seeds=(), operator="o", user_agent="ua",
                     robots_obey=True, settings={})
-    config = RecorderConfig(archive_dir=archive_dir or tmp_path / "archive", prefix="T",
+    config = WriterConfig(archive_dir=archive_dir or tmp_path / "archive", prefix="T",
                             max_file_size=10**9, gzip_level=6, batch_records=1000,
                             batch_seconds=60.0, software="test/1")
     return Recorder(config, sessions=sessions, run=run, warcinfo={"software": "test"}), sessions

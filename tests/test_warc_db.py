@@ -14,11 +14,14 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.dialects import postgresql
 
-from crawler.capture.recorder import Recorder, RecorderConfig, database_plan, writer_connection
-from crawler.capture.rows import DatabaseWriteError, bind_time
+from crawler.capture.recorder import Recorder, database_plan, writer_connection
+from crawler.capture.rows import DatabaseWriteError
+from crawler.capture.writer import WriterConfig
 from crawler.errors import ArchiveError, DatabaseError
 from crawler.store import ledger
-from crawler.store.db import open_database
+from crawler.store.canonical import Shape
+from crawler.store.db import bind_conversion, open_database
+from crawler.store.dbapi import BINDS
 from crawler.store.models import Capture, LedgerEntry, Outlet, WarcFile
 from crawler.store.runs import start_run
 from crawler.warc.records import Fetch
@@ -34,7 +37,14 @@ BASE = "http://127.0.0.1:1"
 def test_times_are_bound_as_sqlalchemy_binds_them(when: dt.datetime) -> None:
     column = Capture.__table__.c.fetched_at.type
     sqlite_dialect = create_engine("sqlite://").dialect
-    for driver, dialect in (("sqlite3", sqlite_dialect), ("psycopg", postgresql.dialect())):
+    dialects = {"sqlite3": sqlite_dialect, "psycopg": postgresql.dialect()}
+
+    def bind_time(value: dt.datetime, driver: str) -> object:
+        """How the writer process binds a fetched_at (crawler.store.dbapi.BINDS)."""
+        fetched_at = Capture.__table__.c.fetched_at
+        return BINDS[bind_conversion(fetched_at, dialects[driver]) or ""](value)
+
+    for driver, dialect in dialects.items():
         process = column.dialect_impl(dialect).bind_processor(dialect)
         assert bind_time(when, driver) == process(when), driver
     with pytest.raises(ValueError, match="naive"):
@@ -56,7 +66,7 @@ def _fetch(path: str, outlet: str | None) -> Fetch:
 
 
 def _recorder(tmp_path: Path, sessions, run) -> Recorder:
-    config = RecorderConfig(archive_dir=tmp_path / "archive", prefix="T", max_file_size=10**9,
+    config = WriterConfig(archive_dir=tmp_path / "archive", prefix="T", max_file_size=10**9,
                             gzip_level=6, batch_records=1000, batch_seconds=60.0,
                             software="test/1")
     return Recorder(config, sessions=sessions, run=run, warcinfo={"software": "test"})
@@ -69,9 +79,11 @@ def test_what_the_writer_cannot_write_is_refused_before_the_crawl(tmp_path: Path
     assert "PRAGMA synchronous=FULL" in plan.on_connect
     with pytest.raises(DatabaseWriteError, match="'pymysql'.*sqlite3 or psycopg"):
         replace(plan, driver="pymysql").check()
-    grown = {**plan.table_columns, "outlets": ("id", "name", "homepage")}
+    outlets = plan.outlet_table
+    grown = replace(outlets, shape=Shape((*outlets.shape.keys, "homepage"),
+                                         outlets.shape.primary, outlets.shape.dates))
     with pytest.raises(DatabaseWriteError, match="table outlets has columns.*homepage"):
-        replace(plan, table_columns=grown).check()
+        replace(plan, outlet_table=grown).check()
     memory = open_database("sqlite://")
     memory_run = start_run(memory, collection="c", seeds=(), operator="o", user_agent="ua",
                            robots_obey=True, settings={})

@@ -6,9 +6,11 @@ when the writer is a pipe's worth, 1 MB, behind). The writer process builds, com
 and appends the records and, every `batch_records` fetches or `batch_seconds`, fsyncs
 the WARC file and commits the batch's capture rows and their ledger entries in one
 transaction (`crawler.capture.rows`): a capture row exists only when its bytes are on disk.
-This process describes the database to it (`database_plan`, with SQLAlchemy); a thread
+This process describes the database to it (`database_plan`: the connection, and every
+statement the writer runs, compiled with SQLAlchemy from the models' tables); a thread
 here only waits for the writer's events (files opened and closed, the end, an error).
-Nothing here imports Scrapy.
+Nothing here imports Scrapy; its settings come in a `WriterConfig` (the ARCHIVE_* ones,
+read by `crawler.capture.middleware`).
 """
 
 from __future__ import annotations
@@ -24,27 +26,37 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Dialect, Engine, MetaData, Table, bindparam, func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import crawler
-from crawler.capture.rows import DRIVERS, DatabasePlan, DatabaseWriteError
-from crawler.capture.writer import (
+from crawler.capture.pipe import (
+    Closed,
+    Done,
+    Event,
+    Failed,
     FrameReader,
-    WriterConfig,
-    WriterSetup,
-    WriterStats,
+    Opened,
     grow_pipe,
     read_event,
     send_fetch,
     send_setup,
     send_stop,
 )
+from crawler.capture.rows import DRIVERS, DatabasePlan, DatabaseWriteError, TablePlan
+from crawler.capture.writer import WriterConfig, WriterSetup, WriterStats
 from crawler.errors import ArchiveError, DatabaseError
-from crawler.store.db import safe_url, sqlite_pragmas
-from crawler.store.models import Capture, CrawlRun, LedgerEntry, Outlet, WarcFile
+from crawler.store.canonical import LEDGER_LOCK
+from crawler.store.db import (
+    compile_insert,
+    compile_statement,
+    compile_update,
+    safe_url,
+    sqlite_pragmas,
+)
+from crawler.store.ledger import table_shape
+from crawler.store.models import Base, Capture, CrawlRun, LedgerEntry, Outlet, WarcFile
 from crawler.warc.records import Fetch
-from crawler.warc.write import ClosedFile
 
 log = logging.getLogger(__name__)
 #: the writer process's command (not `-m crawler.capture.writer`: its classes must unpickle
@@ -55,29 +67,13 @@ WRITER_MAIN = "import sys; from crawler.capture.writer import main; sys.exit(mai
 WRITER_SQLITE_CACHE_KIB = 128
 
 
-#: how the archive is written: the writer process's own configuration
-RecorderConfig = WriterConfig
-
-
 @dataclass
 class RecorderStats(WriterStats):
     """The writer process's counts, and what the crawl process adds to them."""
 
-    warc_bytes: int = 0
     submit_seconds: float = 0.0  # the reactor's time handing fetches over (a full pipe too)
     submit_cpu_seconds: float = 0.0  # of which on the CPU (the rest: waiting for the writer)
     collector_cpu_seconds: float = 0.0  # the thread that reads the writer's events
-
-
-def _columns(model: type[Any]) -> tuple[str, ...]:
-    """A table's mapped columns, which must be named as their attributes (the writer
-    process writes them by name, and the ledger's text holds them by attribute)."""
-    attrs = inspect(model).column_attrs
-    renamed = [attr.key for attr in attrs if attr.columns[0].name != attr.key]
-    if renamed:
-        raise ArchiveError(f"{model.__tablename__}: columns named unlike their attributes: "
-                           f"{renamed} (crawler/capture/rows.py writes columns by name)")
-    return tuple(attr.key for attr in attrs)
 
 
 def writer_connection(engine: Engine, *, sqlite_cache_kib: int = WRITER_SQLITE_CACHE_KIB
@@ -103,23 +99,72 @@ def writer_connection(engine: Engine, *, sqlite_cache_kib: int = WRITER_SQLITE_C
         f"(sqlite:///FILE or postgresql://...), not {dialect.name}+{dialect.driver}")
 
 
-def database_plan(sessions: sessionmaker[Session], run_id: int) -> DatabasePlan:
-    """What the writer process needs to write the run's rows (crawler.capture.rows)."""
+def _named_as_attributes(*models: type[Base]) -> None:
+    """The writer process's tables must name their columns as their attributes: it writes
+    columns by name, and the ledger's text holds them by attribute."""
+    for model in models:
+        attrs = inspect(model).column_attrs
+        renamed = [attr.key for attr in attrs if attr.columns[0].name != attr.key]
+        if renamed:
+            raise ArchiveError(f"{model.__tablename__}: columns named unlike their attributes: "
+                               f"{renamed} (crawler/capture/rows.py writes columns by name)")
+
+
+def _table_plan(table: Table, dialect: Dialect, *, by_name: bool = False,
+                update: bool = False) -> TablePlan:
+    """A table's statements as the writer process runs them: its INSERT of every column
+    but the autoincrementing key, and where asked the UPDATE of a row and the SELECT of
+    the id of the row of a name."""
+    key = table.autoincrement_column
+    assert key is not None, table.name
+    return TablePlan(
+        name=str(table.name), shape=table_shape(table),
+        insert=compile_insert(table, [c.key for c in table.columns if c is not key], dialect),
+        update=compile_update(table, dialect) if update else None,
+        id_by_name=compile_statement(select(key).where(table.c.name == bindparam("name")),
+                                     dialect) if by_name else None)
+
+
+def database_plan(sessions: sessionmaker[Session], run_id: int, *,
+                  metadata: MetaData = Base.metadata) -> DatabasePlan:
+    """What the writer process needs to write the run's rows (crawler.capture.rows), compiled
+    from `metadata`'s tables (the models'). Raises ArchiveError for a database, a column
+    or a column type the writer cannot write."""
+    _named_as_attributes(Outlet, WarcFile, Capture, LedgerEntry)
+    engine = sessions.kw["bind"]
     try:
-        driver, args, kwargs, on_connect = writer_connection(sessions.kw["bind"])
+        driver, args, kwargs, on_connect = writer_connection(engine)
     except DatabaseError as exc:
         raise ArchiveError(str(exc)) from None
     with sessions() as session:
         outlets = {name: oid for oid, name in session.execute(select(Outlet.id, Outlet.name))}
-    plan = DatabasePlan(
-        driver=driver, connect_args=args, connect_kwargs=kwargs, on_connect=on_connect,
-        run_id=run_id, outlets=outlets, capture_columns=_columns(Capture),
-        ledger_table=LedgerEntry.__tablename__,
-        table_columns={"outlets": _columns(Outlet), "warc_files": _columns(WarcFile),
-                       LedgerEntry.__tablename__: _columns(LedgerEntry)})
+    dialect = engine.dialect
+    tables = metadata.tables
+    captures = tables[Capture.__tablename__]
+    ledger = tables[LedgerEntry.__tablename__]
+    seq = ledger.autoincrement_column
     try:
+        plan = DatabasePlan(
+            driver=driver, connect_args=args, connect_kwargs=kwargs, on_connect=on_connect,
+            begin="BEGIN IMMEDIATE" if driver == "sqlite3" else LEDGER_LOCK,
+            run_id=run_id, outlets=outlets,
+            outlet_table=_table_plan(tables[Outlet.__tablename__], dialect, by_name=True),
+            warc_files=_table_plan(tables[WarcFile.__tablename__], dialect, by_name=True,
+                                   update=True),
+            captures=_table_plan(captures, dialect),
+            ledger=compile_insert(ledger, [c.key for c in ledger.columns if c is not seq],
+                                  dialect),
+            ledger_head=compile_statement(
+                select(ledger.c.entry_hash).where(
+                    ledger.c.seq == select(func.max(ledger.c.seq)).scalar_subquery()),
+                dialect),
+            new_captures=compile_statement(
+                select(captures.c.id, captures.c.metadata_record_id).where(
+                    captures.c.run_id == bindparam("run_id"),
+                    captures.c.id > bindparam("after")),
+                dialect))
         plan.check()
-    except DatabaseWriteError as exc:
+    except (DatabaseError, DatabaseWriteError) as exc:
         raise ArchiveError(str(exc)) from None
     return plan
 
@@ -129,7 +174,7 @@ class Recorder:
 
     def __init__(
         self,
-        config: RecorderConfig,
+        config: WriterConfig,
         *,
         sessions: sessionmaker[Session],
         run: CrawlRun,
@@ -223,20 +268,18 @@ class Recorder:
                 log.exception("reading the WARC writer's events failed")
                 self.error = exc
 
-    def _apply(self, event: tuple[Any, ...]) -> None:
-        kind = event[0]
-        if kind == "opened":
-            log.info("opened WARC file %s", event[1])
-        elif kind == "closed":
-            closed: ClosedFile = event[1]
-            self.stats.warc_bytes += closed.size
+    def _apply(self, event: Event) -> None:
+        if isinstance(event, Opened):
+            log.info("opened WARC file %s", event.name)
+        elif isinstance(event, Closed):
+            closed = event.file
             log.info("closed WARC file %s (%d bytes, sha256 %s)", closed.name, closed.size,
                      closed.sha256)
-        elif kind == "done":
-            for name, value in vars(event[1]).items():  # WriterStats' counts
+        elif isinstance(event, Done):
+            for name, value in vars(event.stats).items():  # WriterStats' counts
                 setattr(self.stats, name, value)
             self._done = True
-        elif kind == "error":
-            self.error = ArchiveError(event[1])
+        elif isinstance(event, Failed):
+            self.error = ArchiveError(event.message)
         else:
-            raise ArchiveError(f"unknown event from the WARC writer process: {kind!r}")
+            raise ArchiveError(f"unknown event from the WARC writer process: {event!r}")

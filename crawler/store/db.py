@@ -8,35 +8,45 @@ commands that only read take any SQLAlchemy URL).
 The schema is upgraded only through the Alembic migrations beside this file; a new,
 empty database is created from the models and stamped at the head revision (the
 same schema: tests/test_db.py compares them).
+
+Statements of the models' tables are compiled here for the bare DB-API driver
+(`compile_statement`, bound by `crawler.store.dbapi`): `BulkInsert` runs them in a session,
+and the WARC writer process, which imports no SQLAlchemy, runs those
+`crawler.capture.recorder.database_plan` compiles for it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import itertools
 import logging
-import operator
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    ClauseElement,
     Column,
+    ColumnElement,
     Dialect,
     Engine,
     MetaData,
     String,
     Table,
+    bindparam,
     create_engine,
     event,
     insert,
     text,
+    update,
 )
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from crawler.errors import DatabaseError
+from crawler.store.dbapi import BINDS, Statement
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -200,15 +210,74 @@ def row_chunks(count: int, width: int) -> Iterator[tuple[int, int]]:
         start += size
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    """BulkInsert's statement for one dialect."""
+#: the values a bind conversion is checked on (crawler.store.dbapi.BINDS): times in several
+#: zones, a leap day, both ends of a second, and None
+_PROBES: tuple[Any, ...] = (
+    None,
+    dt.datetime(2030, 6, 15, 12, 0, 0, 1, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))),
+    dt.datetime(2000, 2, 29, 0, 0, tzinfo=dt.UTC),
+    dt.datetime(1970, 1, 1, 23, 59, 59, 999999, tzinfo=dt.timezone(dt.timedelta(hours=-11))),
+)
 
-    sql: str  # one row
-    names: tuple[str, ...]  # the row's values in the order the statement binds them
-    positional: bool
-    processors: tuple[Any, ...]  # SQLAlchemy's bind processor per name, or None
-    multi_row: bool  # multi-row INSERTs (row_chunks); else executemany
+
+def bind_conversion(column: ColumnElement[Any], dialect: Dialect, *,
+                    what: str | None = None) -> str | None:
+    """The name of the `crawler.store.dbapi.BINDS` conversion that binds `column`'s values
+    (a column or a bound parameter) as SQLAlchemy does on `dialect` (None: SQLAlchemy binds
+    them as they are). Raises DatabaseError for a column no conversion reproduces (the
+    driver-side writers must learn it first), naming it as `what`."""
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if process is None:
+        return None
+    for name, convert in BINDS.items():
+        try:
+            if all(convert(value) == process(value) for value in _PROBES):
+                return name
+        except (TypeError, ValueError, AttributeError):
+            continue
+    raise DatabaseError(
+        f"{what or f'column {column}'} ({column.type!r}): SQLAlchemy binds its values on "
+        f"{dialect.name} in a way crawler.store.dbapi.BINDS does not reproduce (teach it there)")
+
+
+def compile_statement(statement: ClauseElement, dialect: Dialect, *,
+                      column_keys: Sequence[str] | None = None,
+                      keys: Mapping[str, str] | None = None) -> Statement:
+    """`statement` (an INSERT, UPDATE or SELECT of the models' tables) as `dialect`'s
+    driver runs it: an INSERT or UPDATE of `column_keys`, each parameter taking the row
+    key it is named by, or `keys[its name]`, bound as its column's type binds values
+    (`bind_conversion`)."""
+    compiled = statement.compile(dialect=dialect, column_keys=column_keys)
+    assert isinstance(compiled, SQLCompiler)
+    order = list(compiled.positiontup or ()) if dialect.positional else list(compiled.binds)
+    binds = [compiled.binds[name] for name in order]
+    for bind in binds:
+        if not bind.required:  # a value in the statement itself (a LIMIT, a default)
+            raise DatabaseError(f"{statement}: parameter {bind.key} has a value of its own")
+    table = getattr(getattr(statement, "table", None), "name", None)  # an INSERT's, UPDATE's
+    # plain str throughout: SQLAlchemy's names are its own str subclass, which would
+    # import SQLAlchemy wherever a Statement is unpickled (the writer process)
+    order = [str(name) for name in order]
+    return Statement(
+        sql=str(compiled), keys=tuple(str((keys or {}).get(name, name)) for name in order),
+        names=None if dialect.positional else tuple(order),
+        binds=tuple(bind_conversion(bind, dialect, what=f"column {table}.{bind.key}" if table
+                                    else f"parameter {bind.key}") for bind in binds))
+
+
+def compile_insert(table: Table, keys: Sequence[str], dialect: Dialect) -> Statement:
+    """INSERT of one row of `keys` (the table's column keys) into `table`."""
+    return compile_statement(insert(table).inline(), dialect, column_keys=keys)
+
+
+def compile_update(table: Table, dialect: Dialect) -> Statement:
+    """UPDATE of every column of one row but its primary key, found by its primary key."""
+    primary = list(table.primary_key.columns)
+    where = [column == bindparam(f"pk_{column.key}") for column in primary]
+    return compile_statement(
+        update(table).where(*where), dialect,
+        column_keys=[column.key for column in table.columns if column not in primary],
+        keys={f"pk_{column.key}": column.key for column in primary})
 
 
 class BulkInsert:
@@ -216,9 +285,9 @@ class BulkInsert:
 
     SQLAlchemy Core's executemany builds every row's parameters in Python, column by
     column (most of the crawl process's time per capture); this compiles the statement
-    once per dialect, takes SQLAlchemy's own bind processors of the columns that have
-    one (UTC datetimes), and hands the driver plain tuples or dicts. Rows are dicts
-    holding every key given; the values stored are exactly what Core would store.
+    once per dialect (`compile_insert`) and hands the driver plain tuples or dicts, bound
+    as SQLAlchemy binds them (`crawler.store.dbapi`). Rows are dicts holding every key
+    given; the values stored are exactly what Core would store.
 
     With a qmark driver (sqlite3) rows go in as multi-row INSERTs of 2**k rows
     (`row_chunks`): sqlite3's executemany steps the statement once per row and gives up
@@ -230,51 +299,32 @@ class BulkInsert:
     def __init__(self, table: Table, keys: Sequence[str]) -> None:
         self.table = table
         self.keys = tuple(keys)
-        self._compiled: dict[str, _Compiled] = {}
+        self._compiled: dict[str, Statement] = {}
 
-    def _for(self, dialect: Dialect) -> _Compiled:
+    def statement(self, dialect: Dialect) -> Statement:
         key = f"{dialect.name}+{dialect.driver}"
         if key not in self._compiled:
-            compiled = insert(self.table).inline().compile(dialect=dialect,
-                                                           column_keys=list(self.keys))
-            names = tuple(compiled.positiontup or ()) if dialect.positional else self.keys
-            processors = tuple(self.table.c[name].type.dialect_impl(dialect)
-                               .bind_processor(dialect) for name in names)
-            sql = str(compiled)
-            multi_row = (dialect.paramstyle == "qmark"
-                         and sql.endswith(" VALUES " + _row(len(names))))
-            self._compiled[key] = _Compiled(sql, names, dialect.positional, processors,
-                                            multi_row)
+            self._compiled[key] = compile_insert(self.table, self.keys, dialect)
         return self._compiled[key]
 
     def execute(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
         connection = session.connection()
-        statement = self._for(connection.dialect)
-        names, positional = statement.names, statement.positional
-        processed = [(i, p) for i, p in enumerate(statement.processors) if p is not None]
-        values = operator.itemgetter(*names)
-        params: list[Any] = []
-        for row in rows:
-            row_values = values(row)
-            if len(names) == 1:
-                row_values = (row_values,)
-            if processed:
-                row_values = list(row_values)
-                for i, process in processed:
-                    row_values[i] = process(row_values[i])
-            params.append(tuple(row_values) if positional
-                          else dict(zip(names, row_values, strict=True)))
-        if not statement.multi_row:
+        statement = self.statement(connection.dialect)
+        params = statement.params(rows)
+        width = len(statement.keys)
+        multi_row = (connection.dialect.paramstyle == "qmark"
+                     and statement.sql.endswith(" VALUES " + _row(width)))
+        if not multi_row:
             connection.exec_driver_sql(statement.sql, params)
             return
-        for start, size in row_chunks(len(params), len(names)):
+        for start, size in row_chunks(len(params), width):
             batch = params[start:start + size]
             if size == 1:
                 connection.exec_driver_sql(statement.sql, batch)
             else:
-                more = ", " + ", ".join([_row(len(names))] * (size - 1))
+                more = ", " + ", ".join([_row(width)] * (size - 1))
                 connection.exec_driver_sql(statement.sql + more,
                                            tuple(itertools.chain.from_iterable(batch)))
 

@@ -6,6 +6,11 @@ entry before it (both defined in `crawler.store.canonical`). The first entry's `
 GENESIS (64 zeros). The head (the newest entry's hash) is what an archivist publishes;
 `crawler verify` recomputes the chain (`walk_chain`) and checks every row against its
 newest entry (`check_rows`).
+
+Entries are made in one place, `crawler.store.canonical.chain_entries`; `append` (ORM rows)
+and `append_values` (rows as column values) insert them in the caller's transaction, and
+the WARC writer process inserts the same entries through its driver (`crawler.capture.rows`,
+with this table's INSERT compiled by `crawler.capture.recorder`). Reads no settings.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,9 +29,12 @@ from sqlalchemy.orm import Session
 
 from crawler.store.canonical import (
     CANONICAL_PRESORTED,
+    ENTRY_KEYS,
     GENESIS,
     LEDGER_LOCK,
+    Shape,
     canonical_text,
+    chain_entries,
     chain_hash,
     plain,
 )
@@ -66,40 +75,7 @@ def _lock(session: Session) -> None:
         session.execute(text(LEDGER_LOCK))
 
 
-def append(session: Session, rows: Sequence[Base], *, action: str = "insert") -> str:
-    """Append one entry per row (rows must be flushed); returns the new head.
-
-    Runs inside the caller's transaction, so rows and entries commit together.
-    """
-    if not rows:
-        return head(session)
-    _lock(session)
-    prev = head(session)
-    now = dt.datetime.now(dt.UTC)
-    for row in rows:
-        payload = canonical(row)
-        entry_hash = chain_hash(prev, payload)
-        session.add(
-            LedgerEntry(
-                table_name=row.__tablename__,
-                row_id=row_key(row),
-                action=action,
-                payload=payload,
-                prev_hash=prev,
-                entry_hash=entry_hash,
-                recorded_at=now,
-            )
-        )
-        prev = entry_hash
-    session.flush()
-    return prev
-
-
-_LEDGER_INSERT = BulkInsert(cast(Table, LedgerEntry.__table__), (
-    "table_name", "row_id", "action", "payload", "prev_hash", "entry_hash", "recorded_at"))
-
-
-def _holds_dates(column_type: Any) -> bool:
+def holds_dates(column_type: Any) -> bool:
     """Whether a column's values are dates or datetimes (the values `plain` changes)."""
     column_type = getattr(column_type, "impl_instance", column_type)  # a TypeDecorator's
     try:
@@ -109,37 +85,69 @@ def _holds_dates(column_type: Any) -> bool:
     return python_type is object or issubclass(python_type, dt.date)
 
 
+@functools.cache
+def shape(model: type[Base]) -> Shape:
+    """What the ledger entries of `model`'s rows hold (by attribute key)."""
+    mapper = inspect(model)
+    attrs = mapper.column_attrs
+    return Shape(keys=tuple(attr.key for attr in attrs),
+                 primary=tuple(mapper.get_property_by_column(col).key
+                               for col in mapper.primary_key),
+                 dates=tuple(attr.key for attr in attrs if holds_dates(attr.columns[0].type)))
+
+
+def table_shape(table: Table) -> Shape:
+    """`shape` of a table whose columns are named as their attributes (the tables the WARC
+    writer process writes: crawler.capture.recorder checks the names)."""
+    return Shape(keys=tuple(str(column.key) for column in table.columns),
+                 primary=tuple(str(column.key) for column in table.primary_key.columns),
+                 dates=tuple(str(column.key) for column in table.columns
+                             if holds_dates(column.type)))
+
+
+_LEDGER_INSERT = BulkInsert(cast(Table, LedgerEntry.__table__), ENTRY_KEYS)
+
+
+def _append(session: Session, groups: Iterable[tuple[type[Base], Sequence[Mapping[str, Any]]]],
+            action: str) -> str:
+    """The one appender on this side: the lock, the head read inside the caller's
+    transaction, `chain_entries` per table, one insert of every entry."""
+    _lock(session)
+    prev = head(session)
+    now = dt.datetime.now(dt.UTC)
+    entries: list[dict[str, Any]] = []
+    for model, rows in groups:
+        more, prev = chain_entries(prev, model.__tablename__, rows, shape(model),
+                                   action=action, recorded_at=now)
+        entries += more
+    _LEDGER_INSERT.execute(session, entries)
+    return prev
+
+
+def append(session: Session, rows: Sequence[Base], *, action: str = "insert") -> str:
+    """Append one entry per row (rows must be flushed); returns the new head.
+
+    Runs inside the caller's transaction, so rows and entries commit together.
+    """
+    if not rows:
+        return head(session)
+    for row in rows:
+        row_key(row)  # refuses a row not flushed yet
+    groups = [(model, [{key: getattr(row, key) for key in shape(model).keys} for row in group])
+              for model, group in itertools.groupby(rows, type)]
+    return _append(session, groups, action)
+
+
 def append_values(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], *,
                   action: str = "insert") -> str:
     """`append` for rows inserted as column values (SQLAlchemy Core, no ORM object per
     row): each dict holds every mapped column, the primary key included. The entries
     are exactly those `append` makes for the same rows loaded as objects (see
-    tests/test_ledger.py), built with one JSON encoder and inserted together
-    (`crawler.store.db.BulkInsert`).
+    tests/test_ledger.py).
     """
     if not rows:
         return head(session)
-    mapper = inspect(model)
-    keys = [attr.key for attr in mapper.column_attrs]
-    dates = [attr.key for attr in mapper.column_attrs if _holds_dates(attr.columns[0].type)]
-    primary = [mapper.get_property_by_column(col).key for col in mapper.primary_key]
-    table_name = model.__tablename__
-    _lock(session)
-    prev = head(session)
-    now = dt.datetime.now(dt.UTC)
-    entries = []
-    for row in rows:
-        values = {key: row[key] for key in keys}
-        for key in dates:
-            values[key] = plain(values[key])
-        payload = canonical_text(table_name, values)
-        entry_hash = chain_hash(prev, payload)
-        entries.append({"table_name": table_name, "row_id": ",".join(str(row[k]) for k in primary),
-                        "action": action, "payload": payload, "prev_hash": prev,
-                        "entry_hash": entry_hash, "recorded_at": now})
-        prev = entry_hash
-    _LEDGER_INSERT.execute(session, entries)
-    return prev
+    return _append(session, [(model, rows)], action)
 
 
 # -- verification ------------------------------------------------------------------------
@@ -272,7 +280,7 @@ def canonical_rows(session: Session, table: str, *, batch: int = 1000
     attrs = sorted(mapper.column_attrs, key=lambda attr: attr.key)  # the JSON's key order
     keys = [attr.key for attr in attrs]
     key_at = [keys.index(mapper.get_property_by_column(col).key) for col in mapper.primary_key]
-    dates = [i for i, attr in enumerate(attrs) if _holds_dates(attr.columns[0].type)]
+    dates = [i for i, attr in enumerate(attrs) if holds_dates(attr.columns[0].type)]
     rows = session.execute(select(*(attr.columns[0] for attr in attrs))
                            .order_by(*mapper.primary_key).execution_options(yield_per=batch))
     encode = CANONICAL_PRESORTED.encode

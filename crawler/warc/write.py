@@ -116,7 +116,7 @@ def warc_filename(*, prefix: str, when: dt.datetime, serial: int, hostname: str,
 
 
 class WarcFile:
-    """One WARC file being written. Not thread-safe: one writer thread owns it."""
+    """One WARC file being written, by one writer (the WARC writer process); not thread-safe."""
 
     def __init__(self, directory: Path, name: str, *, gzip_level: int) -> None:
         self.name = name
@@ -128,8 +128,8 @@ class WarcFile:
         self._gzip_level = gzip_level
         self._sha256 = hashlib.sha256()
         # members wait here and go to the file (and the file's SHA-256) in writes of
-        # WRITE_BUFFER bytes rather than two calls per record; 256 KiB, not the 1 MiB
-        # of the writer-thread days: 1 MB less of the writer process's memory
+        # WRITE_BUFFER bytes rather than two calls per record (256 KiB: 1 MiB cost the
+        # writer process 1 MB more memory; BENCHMARKS.md, "Stop 11")
         self._buffer = bytearray()
         self.size = 0
         self.serializer = _Serializer()
