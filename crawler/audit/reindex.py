@@ -26,6 +26,7 @@ from crawler.errors import ManifestError
 from crawler.manifest import Manifest, load_manifest
 from crawler.store import ledger
 from crawler.store.models import Base, Capture, CrawlRun, Outlet, Seed, WarcFile
+from crawler.store.runs import close_run
 
 COMPARED = ("url", "requested_url", "role", "hops", "via_url", "seed_id", "fetched_at", "status",
             "protocol", "content_type", "content_encoding", "payload_length", "payload_sha256",
@@ -160,23 +161,14 @@ class _Rebuilder:
                 f"capture {existing.id} ({rid or cap.metadata[0]}): " + "; ".join(diffs))
 
     def close_new_runs(self) -> None:
-        """Counts and ledger head of runs rebuilt here, as crawler.store.runs.finish_run does."""
+        """Counts and ledger head of the runs rebuilt here, each ended at its last fetch."""
         for run_id in sorted(self.new_runs):
-            run = self.session.get_one(CrawlRun, run_id)
-            caps = select(Capture).where(Capture.run_id == run_id).subquery()
-            total, failures, size, last = self.session.execute(select(
-                func.count(caps.c.id), func.count(caps.c.error),
-                func.coalesce(func.sum(caps.c.payload_length), 0), func.max(caps.c.fetched_at),
-            )).one()
-            run.captures, run.failures, run.bytes = total, failures, int(size)
-            run.pages = self.session.scalar(select(func.count(Capture.id)).where(
-                Capture.run_id == run_id, Capture.role == "page", Capture.error.is_(None))) or 0
-            run.ended_at = last if isinstance(last, dt.datetime) and last.tzinfo else (
-                last.replace(tzinfo=dt.UTC) if isinstance(last, dt.datetime) else None)
-            self.session.flush()
-            run.ledger_head = ledger.append(self.session, [run], action="update")
-            self.session.flush()
-            ledger.append(self.session, [run], action="update")
+            last = self.session.scalar(
+                select(func.max(Capture.fetched_at)).where(Capture.run_id == run_id))
+            if isinstance(last, dt.datetime) and last.tzinfo is None:
+                last = last.replace(tzinfo=dt.UTC)
+            close_run(self.session, self.session.get_one(CrawlRun, run_id),
+                      ended_at=last if isinstance(last, dt.datetime) else None)
 
 
 def reindex(sessions: sessionmaker[Session], collection: Collection, *,

@@ -102,31 +102,41 @@ def start_run(
 
 def finish_run(sessions: sessionmaker[Session], run_id: int, *, status: str,
                sign: Callable[[str, str], str] | None = None) -> CrawlRun:
-    """Close a run: counts from its capture rows, then the ledger head written into it.
+    """Close a run now, with `status` (see close_run).
 
     `sign(run_uuid, head)` (crawler.store.signing.head_signer) signs the head; the signature
     is stored with it in `head_signature`.
     """
     with sessions.begin() as session:
         run = session.get_one(CrawlRun, run_id)
-        counts = session.execute(
-            select(
-                func.count(Capture.id),
-                func.count(Capture.error),
-                func.coalesce(func.sum(Capture.payload_length), 0),
-            ).where(Capture.run_id == run_id)
-        ).one()
-        run.captures, run.failures, run.bytes = counts[0], counts[1], int(counts[2] or 0)
-        run.pages = session.scalar(
-            select(func.count(Capture.id)).where(
-                Capture.run_id == run_id, Capture.role == "page", Capture.error.is_(None)
-            )
-        ) or 0
-        run.ended_at = dt.datetime.now(dt.UTC)
-        run.status = status
-        session.flush()
-        seal_run(session, run, sign=sign)
+        close_run(session, run, ended_at=dt.datetime.now(dt.UTC), status=status, sign=sign)
     return run
+
+
+def close_run(session: Session, run: CrawlRun, *, ended_at: dt.datetime | None,
+              status: str | None = None,
+              sign: Callable[[str, str], str] | None = None) -> str:
+    """Counts from the run's capture rows, its end (and status), then the ledger head
+    sealed into it (seal_run); returns the head. A crawl closes its run when it stops;
+    `crawler reindex` closes the runs it rebuilt, ended at their last fetch."""
+    total, failures, size = session.execute(
+        select(
+            func.count(Capture.id),
+            func.count(Capture.error),
+            func.coalesce(func.sum(Capture.payload_length), 0),
+        ).where(Capture.run_id == run.id)
+    ).one()
+    run.captures, run.failures, run.bytes = total, failures, int(size or 0)
+    run.pages = session.scalar(
+        select(func.count(Capture.id)).where(
+            Capture.run_id == run.id, Capture.role == "page", Capture.error.is_(None)
+        )
+    ) or 0
+    run.ended_at = ended_at
+    if status is not None:
+        run.status = status
+    session.flush()
+    return seal_run(session, run, sign=sign)
 
 
 def seal_run(session: Session, run: CrawlRun, *,
