@@ -107,6 +107,14 @@ def mementos(session: Session, url: str, *, archive_dir: Path) -> list[Capture]:
     return sorted(unique.values(), key=lambda c: (c.fetched_at, c.id))
 
 
+def require_mementos(session: Session, url: str, *, archive_dir: Path) -> list[Capture]:
+    """The mementos of `url`, oldest first; BadInput naming similar URLs when there are none."""
+    caps = mementos(session, url, archive_dir=archive_dir)
+    if not caps:
+        raise unknown_url(session, url)
+    return caps
+
+
 def nearest(caps: list[Capture], at: dt.datetime | None) -> Capture:
     """The memento closest to `at` (the latest when `at` is None; ties: the earlier)."""
     if not caps:

@@ -21,8 +21,14 @@ from sqlalchemy import select
 
 from crawler import settings as defaults
 from crawler.access.cdx import build_index, index_is_current
-from crawler.access.cite import replay_url
-from crawler.access.replay import find_wayback, free_port, port_is_free, prepare_site, start
+from crawler.access.replay import (
+    find_wayback,
+    free_port,
+    port_is_free,
+    prepare_site,
+    replay_url,
+    start,
+)
 from crawler.errors import BadInput
 from crawler.store.db import open_database
 from crawler.store.models import Capture
