@@ -11,7 +11,8 @@ One line per response (and revisit/resource) record of every closed WARC file in
 relative to `archive/`. The lines are made by cdxj-indexer (the indexer pywb and
 py-wacz use), so replay tools read the file as it is. Files still being written
 (`*.open`) are left out. The index is written to a temporary file and renamed, so a
-reader never sees half an index. Reads no settings.
+reader never sees half an index; `refresh_index` rebuilds it after a crawl and reports
+a failure on the command's consoles. Reads no settings.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from crawler import collection
-from crawler.errors import BadInput, IntegrityError
+from crawler.errors import BadInput, CrawlerError, IntegrityError
 
 INDEX_NAME = "index.cdxj"
 
@@ -128,3 +129,15 @@ def read_index(path: Path) -> Iterator[CdxjLine]:
         for line in fh:
             if line.strip() and not line.startswith("!"):
                 yield CdxjLine.parse(line)
+
+
+def refresh_index(ctx: Any) -> bool:
+    """Rebuild the index after a crawl, printing to the command's consoles (`ctx.out`,
+    `ctx.err`); reports a failure instead of raising it."""
+    try:
+        result = build_index(ctx.collection.archive_dir)
+    except (CrawlerError, OSError, ValueError) as exc:
+        ctx.err.print(f"[red]index not updated:[/] {exc}", highlight=False)
+        return False
+    ctx.out.print(f"index: {result.path} ({result.lines} lines)", highlight=False)
+    return True

@@ -89,7 +89,7 @@ def crawl_and_report(ctx: Any, *, seed_ids: list[str], url: str | None,
     if compared:
         ctx.out.print(f"{compared} flag(s) recorded (`crawler compare` for evidence, "
                       "`crawler report` for the report)", highlight=False)
-    from crawler.commands.index import refresh_index  # keep archive/index.cdxj current
+    from crawler.access.cdx import refresh_index  # keep archive/index.cdxj current
 
     indexed = refresh_index(ctx)
     missed = [o for o in outcomes if not o.captured]
