@@ -33,7 +33,6 @@ class ArchivedResponse:
     offset: int
     record_id: str
     target_uri: str
-    warc_date: str
     content_type: str
     payload_sha256: str
     payload_digest: str | None
@@ -74,7 +73,6 @@ def read_response(path: Path, offset: int, *, record_id: str | None = None,
     return ArchivedResponse(
         path=path, offset=offset, record_id=got_id,
         target_uri=record.target_uri or "",
-        warc_date=record.warc_headers.get_header("WARC-Date") or "",
         content_type=(http.get_header("Content-Type") if http else None) or "",
         payload_sha256=digest,
         payload_digest=stated,

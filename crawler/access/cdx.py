@@ -21,7 +21,6 @@ import datetime as dt
 import json
 import os
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -121,14 +120,6 @@ def index_is_current(archive_dir: Path, *, index_path: Path | None = None) -> bo
         return False
     stamp = target.stat().st_mtime
     return all(p.stat().st_mtime <= stamp for p in warc_files(archive_dir))
-
-
-def read_index(path: Path) -> Iterator[CdxjLine]:
-    """The lines of a CDXJ file (skipping `!meta` headers)."""
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip() and not line.startswith("!"):
-                yield CdxjLine.parse(line)
 
 
 def refresh_index(ctx: Any) -> bool:

@@ -43,7 +43,6 @@ class Citation:
     replay_url: str
     collection: str
     warc_file: str
-    warc_offset: int
     record_id: str
     payload_sha256: str
     capture_id: int
@@ -92,7 +91,6 @@ def build_citation(cap: Capture, *, archive_dir: Path, collection: str,
         replay_url=replay_url(replay_base, collection, cap.fetched_at, cap.url),
         collection=collection,
         warc_file=cap.warc_file.name,
-        warc_offset=int(cap.response_offset),
         record_id=rec.record_id,
         payload_sha256=rec.payload_sha256,
         capture_id=cap.id,
