@@ -3,7 +3,6 @@ crawl, every line pointing at the record it names (checked with warcio)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from conftest import CrawledCollection, run_cli
@@ -84,8 +83,3 @@ def test_index_of_a_missing_collection_is_bad_input(tmp_path: Path) -> None:
     proc = run_cli("index", "--collection", str(tmp_path / "nope"))
     assert proc.returncode == 2
     assert "does not exist" in proc.stderr
-
-
-def test_index_lines_are_json(crawled: CrawledCollection) -> None:
-    for raw in (crawled.root / "archive" / "index.cdxj").read_text().splitlines():
-        json.loads(raw.split(" ", 2)[2])

@@ -64,10 +64,10 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 
 
 def run(ctx: Any, args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:  # bad input first: it needs no pywb to be refused
+        raise BadInput(f"--port {args.port}: not a TCP port")
     collection = ctx.collection
     wayback = find_wayback(defaults.REPLAY_PYWB)
-    if not 0 <= args.port <= 65535:
-        raise BadInput(f"--port {args.port}: not a TCP port")
     if not index_is_current(collection.archive_dir):
         build_index(collection.archive_dir)
     port = args.port
