@@ -83,3 +83,14 @@ def test_index_of_a_missing_collection_is_bad_input(tmp_path: Path) -> None:
     proc = run_cli("index", "--collection", str(tmp_path / "nope"))
     assert proc.returncode == 2
     assert "does not exist" in proc.stderr
+
+
+def test_index_command_rewrites_the_same_canonical_index(crawled_copy: CrawledCollection) -> None:
+    archive = crawled_copy.root / "archive"
+    canonical = archive / "canonical.cdxj"
+    before = canonical.read_text(encoding="utf-8")
+    canonical.unlink()
+    proc = run_cli("index", "--collection", str(crawled_copy.root), db_url=crawled_copy.db_url)
+    assert proc.returncode == 0, proc.stderr
+    assert canonical.read_text(encoding="utf-8") == before
+    assert canonical.stat().st_mtime >= (archive / "index.cdxj").stat().st_mtime

@@ -1,8 +1,10 @@
 """Write the collection's CDXJ index, archive/index.cdxj (pywb / cdxj-indexer form).
 
 One sorted line per response record of every closed WARC file in archive/: SURT key,
-14-digit timestamp and JSON with url, mime, status, digest, length, offset, filename.
-`crawler crawl` refreshes it after each crawl; run this after copying WARC files in.
+14-digit timestamp and JSON with url, mime, status, digest, length, offset, filename;
+and archive/canonical.cdxj beside it, the canonical URLs the archived pages declare,
+which `crawler cite` and `crawler timemap` look URLs up in.
+`crawler crawl` refreshes both after each crawl; run this after copying WARC files in.
 """
 
 from __future__ import annotations
