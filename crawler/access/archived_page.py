@@ -141,3 +141,30 @@ def page_info(body: bytes, *, content_type: str = "") -> PageInfo:
     headline = parser.og_title or parser.title or parser.h1
     return PageInfo(title=parser.title or headline, headline=headline,
                     canonical=parser.canonical)
+
+
+class _Found(Exception):
+    """The first canonical link is found: nothing later can change it."""
+
+
+class _CanonicalParser(_HeadParser):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        super().handle_starttag(tag, attrs)
+        if self.canonical:
+            raise _Found
+
+
+def canonical_href(body: bytes, *, content_type: str = "") -> str | None:
+    """`page_info(...).canonical`, parsing no further than needed: up to the first canonical
+    link, and not at all when no `rel` value could say "canonical" (the word is absent and
+    no numeric character reference could spell it; no named one yields those letters)."""
+    html = decode_html(body, content_type)
+    if "&#" not in html and "canonical" not in html.lower():
+        return None
+    parser = _CanonicalParser()
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception:  # noqa: BLE001 - _Found, or html.parser failing as page_info allows
+        pass
+    return parser.canonical

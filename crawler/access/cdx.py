@@ -37,7 +37,7 @@ from typing import IO, Any
 from urllib.parse import urljoin
 
 from crawler import collection
-from crawler.access.archived_page import page_info, read_response
+from crawler.access.archived_page import canonical_href, read_response
 from crawler.errors import BadInput, CrawlerError, IntegrityError
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ def canonical_lines(archive_dir: Path, pages: list[HtmlRecord]) -> list[str]:
             log.warning("cannot read %s @ %s for its canonical URL: %s",
                         page.filename, page.offset, exc)
             continue
-        href = page_info(rec.body, content_type=rec.content_type).canonical
+        href = canonical_href(rec.body, content_type=rec.content_type)
         if href:
             fields = {"url": rec.target_uri, "canonical": href, "filename": page.filename,
                       "offset": page.offset}

@@ -34,7 +34,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from crawler.access import cdx
-from crawler.access.archived_page import page_info, read_response
+from crawler.access.archived_page import canonical_href, read_response
 from crawler.access.cdx import url_key
 from crawler.errors import BadInput, CrawlerError
 from crawler.store.models import Capture, WarcFile
@@ -81,10 +81,8 @@ def canonical_of(cap: Capture, archive_dir: Path) -> str | None:
     except CrawlerError as exc:
         log.warning("cannot read capture %s for its canonical URL: %s", cap.id, exc)
         return None
-    info = page_info(rec.body, content_type=rec.content_type)
-    if not info.canonical:
-        return None
-    return urljoin(cap.url, info.canonical)
+    href = canonical_href(rec.body, content_type=rec.content_type)
+    return urljoin(cap.url, href) if href else None
 
 
 def _sorted(caps: Iterable[Capture]) -> list[Capture]:
