@@ -5,7 +5,8 @@ the response record is read at its recorded offset, its WARC-Record-ID and the S
 of its payload (as received: de-chunked, content-encoding kept, the bytes the
 `WARC-Payload-Digest` covers) are checked against the capture row, and the headline
 and canonical URL come from the archived HTML (the headline through crawler.compare.live_page,
-the comparison's extractor). A disagreement raises
+the comparison's extractor; `canonical_href` finds the canonical URL parsing no more of
+the page than it must). A disagreement raises
 `crawler.errors.IntegrityError` with file, offset and record id. Records are read with
 `crawler.warc.read.read_record_at`. Reads no settings.
 """
@@ -114,6 +115,15 @@ class _HeadParser(HTMLParser):
             self._in = None
 
 
+def _parse(parser: _HeadParser, html: str) -> None:
+    """Feed the whole page; stops early where the parser has what it wants (_Found)."""
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception:  # noqa: BLE001 - html.parser rarely fails; a page without a title is fine
+        pass
+
+
 def headline_of(body: bytes, *, content_type: str = "", url: str = "") -> str | None:
     """The article's headline: crawler.compare.live_page's title, else og:title, else <title>."""
     from crawler.compare.live_page import extract_page
@@ -131,13 +141,8 @@ def headline_of(body: bytes, *, content_type: str = "", url: str = "") -> str | 
 
 def page_info(body: bytes, *, content_type: str = "") -> PageInfo:
     """Title (<title>), headline (og:title, else <title>, else <h1>) and canonical URL."""
-    html = decode_html(body, content_type)
     parser = _HeadParser()
-    try:
-        parser.feed(html)
-        parser.close()
-    except Exception:  # noqa: BLE001 - html.parser rarely fails; a page without a title is fine
-        pass
+    _parse(parser, decode_html(body, content_type))
     headline = parser.og_title or parser.title or parser.h1
     return PageInfo(title=parser.title or headline, headline=headline,
                     canonical=parser.canonical)
@@ -162,9 +167,5 @@ def canonical_href(body: bytes, *, content_type: str = "") -> str | None:
     if "&#" not in html and "canonical" not in html.lower():
         return None
     parser = _CanonicalParser()
-    try:
-        parser.feed(html)
-        parser.close()
-    except Exception:  # noqa: BLE001 - _Found, or html.parser failing as page_info allows
-        pass
+    _parse(parser, html)
     return parser.canonical
