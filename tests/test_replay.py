@@ -161,9 +161,10 @@ def test_replay_without_pywb_is_bad_input(tmp_path: Path) -> None:
         find_wayback(str(tmp_path / "no-venv"))
 
 
-def test_replay_rejects_a_bad_port(offline_collection: CrawledCollection) -> None:
+def test_replay_rejects_a_bad_port(crawled: CrawledCollection) -> None:
+    # the port is refused before pywb is looked for: this needs no pywb
     proc = subprocess.run(
-        [sys.executable, "-m", "crawler", "--collection", str(offline_collection.root), "--db",
-         offline_collection.db_url, "replay", "--port", "70000"],
+        [sys.executable, "-m", "crawler", "--collection", str(crawled.root), "--db",
+         crawled.db_url, "replay", "--port", "70000"],
         capture_output=True, text=True, cwd=REPO, timeout=60)
     assert proc.returncode == 2 and "--port 70000" in proc.stderr

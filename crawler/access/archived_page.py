@@ -5,7 +5,8 @@ the response record is read at its recorded offset, its WARC-Record-ID and the S
 of its payload (as received: de-chunked, content-encoding kept, the bytes the
 `WARC-Payload-Digest` covers) are checked against the capture row, and the headline
 and canonical URL come from the archived HTML (the headline through crawler.compare.live_page,
-the comparison's extractor). A disagreement raises
+the comparison's extractor; `canonical_href` finds the canonical URL parsing no more of
+the page than it must). A disagreement raises
 `crawler.errors.IntegrityError` with file, offset and record id. Records are read with
 `crawler.warc.read.read_record_at`. Reads no settings.
 """
@@ -33,7 +34,6 @@ class ArchivedResponse:
     offset: int
     record_id: str
     target_uri: str
-    warc_date: str
     content_type: str
     payload_sha256: str
     payload_digest: str | None
@@ -74,7 +74,6 @@ def read_response(path: Path, offset: int, *, record_id: str | None = None,
     return ArchivedResponse(
         path=path, offset=offset, record_id=got_id,
         target_uri=record.target_uri or "",
-        warc_date=record.warc_headers.get_header("WARC-Date") or "",
         content_type=(http.get_header("Content-Type") if http else None) or "",
         payload_sha256=digest,
         payload_digest=stated,
@@ -116,6 +115,15 @@ class _HeadParser(HTMLParser):
             self._in = None
 
 
+def _parse(parser: _HeadParser, html: str) -> None:
+    """Feed the whole page; stops early where the parser has what it wants (_Found)."""
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception:  # noqa: BLE001 - html.parser rarely fails; a page without a title is fine
+        pass
+
+
 def headline_of(body: bytes, *, content_type: str = "", url: str = "") -> str | None:
     """The article's headline: crawler.compare.live_page's title, else og:title, else <title>."""
     from crawler.compare.live_page import extract_page
@@ -133,13 +141,31 @@ def headline_of(body: bytes, *, content_type: str = "", url: str = "") -> str | 
 
 def page_info(body: bytes, *, content_type: str = "") -> PageInfo:
     """Title (<title>), headline (og:title, else <title>, else <h1>) and canonical URL."""
-    html = decode_html(body, content_type)
     parser = _HeadParser()
-    try:
-        parser.feed(html)
-        parser.close()
-    except Exception:  # noqa: BLE001 - html.parser rarely fails; a page without a title is fine
-        pass
+    _parse(parser, decode_html(body, content_type))
     headline = parser.og_title or parser.title or parser.h1
     return PageInfo(title=parser.title or headline, headline=headline,
                     canonical=parser.canonical)
+
+
+class _Found(Exception):
+    """The first canonical link is found: nothing later can change it."""
+
+
+class _CanonicalParser(_HeadParser):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        super().handle_starttag(tag, attrs)
+        if self.canonical:
+            raise _Found
+
+
+def canonical_href(body: bytes, *, content_type: str = "") -> str | None:
+    """`page_info(...).canonical`, parsing no further than needed: up to the first canonical
+    link, and not at all when no `rel` value could say "canonical" (the word is absent and
+    no numeric character reference could spell it; no named one yields those letters)."""
+    html = decode_html(body, content_type)
+    if "&#" not in html and "canonical" not in html.lower():
+        return None
+    parser = _CanonicalParser()
+    _parse(parser, html)
+    return parser.canonical

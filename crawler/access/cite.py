@@ -3,7 +3,7 @@
 `build_citation` turns one capture into a `Citation`: outlet, headline (from the
 archived HTML), original URL, publication date (the seed's `published`, when known),
 capture date-time in UTC and its 14-digit form, the replay URL
-(`<replay base>/<collection>/<14 digits>/<url>`), the WARC file, WARC-Record-ID and
+(`crawler.access.replay.replay_url`), the WARC file, WARC-Record-ID and
 payload SHA-256 (checked against the WARC bytes before anything is printed), and the
 WACZ holding the WARC file with the WACZ's SHA-256, when one was packaged.
 
@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from crawler.access.archived_page import headline_of, read_response
 from crawler.access.cdx import timestamp14
+from crawler.access.replay import replay_url
 from crawler.access.wacz import PackageRef, package_holding
 from crawler.store.models import Capture
 
@@ -42,7 +43,6 @@ class Citation:
     replay_url: str
     collection: str
     warc_file: str
-    warc_offset: int
     record_id: str
     payload_sha256: str
     capture_id: int
@@ -71,10 +71,6 @@ class Citation:
         return text
 
 
-def replay_url(base: str, collection: str, when: dt.datetime, url: str) -> str:
-    return f"{base.rstrip('/')}/{collection}/{timestamp14(when)}/{url}"
-
-
 def build_citation(cap: Capture, *, archive_dir: Path, collection: str,
                    replay_base: str) -> Citation:
     """The citation of one capture, after checking its record against the WARC bytes."""
@@ -95,7 +91,6 @@ def build_citation(cap: Capture, *, archive_dir: Path, collection: str,
         replay_url=replay_url(replay_base, collection, cap.fetched_at, cap.url),
         collection=collection,
         warc_file=cap.warc_file.name,
-        warc_offset=int(cap.response_offset),
         record_id=rec.record_id,
         payload_sha256=rec.payload_sha256,
         capture_id=cap.id,

@@ -12,12 +12,16 @@ or wherever the REPLAY_PYWB setting points (a virtualenv or its `wayback` progra
 
 and `start` runs `wayback` bound to 127.0.0.1 (another address only when asked) on the
 given or a free port, and waits until it answers. Replay URLs have the form
-`http://<host>:<port>/<name>/<14-digit timestamp>/<url>`. Reads the REPLAY_PYWB and
-REPLAY_PORT settings (passed in by the CLI).
+`http://<host>:<port>/<name>/<14-digit timestamp>/<url>` (`replay_url`); `cite` and
+`timemap` print them on the base `add_replay_base` reads (default
+`http://127.0.0.1:<REPLAY_PORT>`). Reads the REPLAY_PYWB setting (passed in by the CLI)
+and the REPLAY_PORT default.
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
 import re
 import signal
 import socket
@@ -29,7 +33,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.access.cdx import INDEX_NAME
+from crawler import settings
+from crawler.access.cdx import INDEX_NAME, timestamp14
 from crawler.collection import Collection
 from crawler.errors import BadInput, CrawlerError
 
@@ -70,6 +75,19 @@ def replay_name(collection: Collection) -> str:
     """The collection's name in replay URLs: its folder name, URL-safe."""
     name = re.sub(r"[^a-z0-9_-]+", "-", collection.root.name.lower()).strip("-")
     return name or "collection"
+
+
+def replay_url(base: str, collection: str, when: dt.datetime, url: str) -> str:
+    """pywb's replay URL of `url` as archived at `when`: `<base>/<name>/<14 digits>/<url>`."""
+    return f"{base.rstrip('/')}/{collection}/{timestamp14(when)}/{url}"
+
+
+def add_replay_base(parser: argparse.ArgumentParser) -> None:
+    """The `--replay-base URL` option of the commands that print replay URLs."""
+    parser.add_argument("--replay-base", metavar="URL",
+                        default=f"http://127.0.0.1:{settings.REPLAY_PORT}",
+                        help="where `crawler replay` serves (default: "
+                             "http://127.0.0.1:REPLAY_PORT)")
 
 
 def find_wayback(setting: str = "") -> Path:

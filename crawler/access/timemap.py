@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Sequence
 from email.utils import format_datetime
 
-from crawler.access.cite import replay_url
+from crawler.access.replay import replay_url
 from crawler.store.models import Capture
 
 MEDIA_TYPE = "application/link-format"

@@ -11,8 +11,11 @@ A package written by `build_package` holds, as the WACZ 1.1.1 specification asks
   and size in bytes;
 - `datapackage-digest.json` — the SHA-256 of datapackage.json and, when a key is given,
   our own Ed25519 signature of it (`crawler.access.wacz_sign`).
-The zip is written beside its final name and renamed once complete. `package_holding`
-finds the newest package holding a WARC file, for citations. Reads no settings.
+The zip is written beside its final name and renamed once complete. What goes in is
+read from the database: `packaged_warc_files` (a run's closed WARC files, or every
+one, each re-hashed against its recorded SHA-256) and `seed_pages` (their seed page
+captures, titled from the archived HTML). `package_holding` finds the newest package
+holding a WARC file, for citations. Reads no settings.
 """
 
 from __future__ import annotations
@@ -28,8 +31,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
 from crawler import SOFTWARE_NAME, __version__
+from crawler.access.archived_page import page_info, read_response
+from crawler.access.mementos import is_memento
 from crawler.digests import sha256_file
+from crawler.errors import BadInput, IntegrityError
+from crawler.store.models import Capture, CrawlRun, WarcFile
 
 WACZ_VERSION = "1.1.1"
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Seed pages"}
@@ -69,6 +79,52 @@ class PackageRef:
 
 def rfc3339(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def packaged_warc_files(session: Session, run: int | None, archive: Path) -> list[WarcFile]:
+    """The WARC files of crawl run `run` (every one when None), each closed, on disk and
+    equal to its recorded SHA-256; BadInput or IntegrityError otherwise."""
+    query = select(WarcFile).order_by(WarcFile.name)
+    if run is not None:
+        if session.get(CrawlRun, run) is None:
+            known = ", ".join(str(r) for r in session.scalars(select(CrawlRun.id))) or "none"
+            raise BadInput(f"--run {run}: no such crawl run (known: {known})")
+        query = query.where(WarcFile.run_id == run)
+    files = list(session.scalars(query))
+    if not files:
+        raise BadInput("nothing to package: no WARC files on record"
+                       + (f" for run {run}" if run is not None else ""))
+    for wf in files:
+        path = archive / wf.name
+        if wf.sha256 is None or not path.exists():
+            raise BadInput(f"{path}: not closed yet or missing (is a crawl still running?)")
+        actual = sha256_file(path)
+        if actual != wf.sha256:
+            raise IntegrityError(f"{path}: SHA-256 {actual} differs from the recorded "
+                                 f"{wf.sha256}; not packaging altered bytes")
+    return files
+
+
+def seed_pages(session: Session, files: list[WarcFile], archive: Path) -> list[Page]:
+    """The successful seed page captures in `files`, oldest first, each checked against
+    its WARC record and titled from its HTML."""
+    ids = [wf.id for wf in files]
+    caps = session.scalars(
+        select(Capture).options(joinedload(Capture.warc_file))
+        .where(Capture.warc_file_id.in_(ids), Capture.seed_id.is_not(None),
+               Capture.role == "page").order_by(Capture.fetched_at, Capture.id)).all()
+    pages = []
+    for cap in caps:
+        if not is_memento(cap) or not (cap.status and 200 <= cap.status < 300):
+            continue
+        assert cap.warc_file is not None
+        rec = read_response(archive / cap.warc_file.name, int(cap.response_offset or 0),
+                            record_id=cap.warc_record_id, payload_sha256=cap.payload_sha256)
+        title = page_info(rec.body, content_type=rec.content_type).title \
+            if "html" in rec.content_type else None
+        pages.append(Page(id=f"capture-{cap.id}", url=cap.url, when=cap.fetched_at,
+                          title=title, seed_id=cap.seed_id))
+    return pages
 
 
 def _sha256(data: bytes) -> str:

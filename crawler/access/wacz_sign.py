@@ -34,11 +34,6 @@ from crawler.store import signing
 SIGNATURE_KEY = "crawlerSignature"
 
 
-def load_private_key(path: Path) -> Ed25519PrivateKey:
-    """The Ed25519 private key in `path`: the PEM file `crawler keygen` writes."""
-    return signing.load_private_key(path)
-
-
 def _raw_public(key: Ed25519PublicKey) -> str:
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.b64encode(raw).decode("ascii")
@@ -117,12 +112,3 @@ def _check_digest(name: str, dp: bytes, digest: dict[str, Any],
     except (InvalidSignature, KeyError, ValueError):
         return [f"{name}: the Ed25519 signature of datapackage.json does not verify"]
     return []
-
-
-def signed_by(path: Path) -> str | None:
-    """The base64 public key a WACZ's datapackage is signed with, if signed."""
-    with zipfile.ZipFile(path) as zf:
-        if "datapackage-digest.json" not in zf.namelist():
-            return None
-        sig = json.loads(zf.read("datapackage-digest.json")).get(SIGNATURE_KEY)
-    return str(sig["publicKey"]) if sig else None

@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from crawler import settings as defaults
 from crawler.access.cite import FORMATS
+from crawler.access.replay import add_replay_base
 
 HELP = "cite the archived capture of a URL (text, bibtex, csl-json, ris, robustlink)"
 
@@ -27,17 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_replay_base(parser)
 
 
-def add_replay_base(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--replay-base", metavar="URL",
-                        default=f"http://127.0.0.1:{defaults.REPLAY_PORT}",
-                        help="where `crawler replay` serves (default: "
-                             "http://127.0.0.1:REPLAY_PORT)")
-
-
 def run(ctx: Any, args: argparse.Namespace) -> int:
-    # imported here: the CLI imports every command module at start-up
+    # imported when run: building the parser (`crawler cite --help`) needs no database
     from crawler.access.cite import build_citation, render
-    from crawler.access.mementos import mementos, nearest, parse_when, unknown_url
+    from crawler.access.mementos import nearest, parse_when, require_mementos
     from crawler.access.replay import replay_name
     from crawler.store.db import open_database
 
@@ -45,9 +38,7 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
     at = parse_when(args.at) if args.at else None
     sessions = open_database(ctx.db_url, upgrade_schema=False)
     with sessions() as session:
-        caps = mementos(session, args.url, archive_dir=collection.archive_dir)
-        if not caps:
-            raise unknown_url(session, args.url)
+        caps = require_mementos(session, args.url, archive_dir=collection.archive_dir)
         citation = build_citation(nearest(caps, at), archive_dir=collection.archive_dir,
                                   collection=replay_name(collection),
                                   replay_base=args.replay_base)

@@ -21,8 +21,14 @@ from sqlalchemy import select
 
 from crawler import settings as defaults
 from crawler.access.cdx import build_index, index_is_current
-from crawler.access.cite import replay_url
-from crawler.access.replay import find_wayback, free_port, port_is_free, prepare_site, start
+from crawler.access.replay import (
+    find_wayback,
+    free_port,
+    port_is_free,
+    prepare_site,
+    replay_url,
+    start,
+)
 from crawler.errors import BadInput
 from crawler.store.db import open_database
 from crawler.store.models import Capture
@@ -58,10 +64,10 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 
 
 def run(ctx: Any, args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:  # bad input first: it needs no pywb to be refused
+        raise BadInput(f"--port {args.port}: not a TCP port")
     collection = ctx.collection
     wayback = find_wayback(defaults.REPLAY_PYWB)
-    if not 0 <= args.port <= 65535:
-        raise BadInput(f"--port {args.port}: not a TCP port")
     if not index_is_current(collection.archive_dir):
         build_index(collection.archive_dir)
     port = args.port

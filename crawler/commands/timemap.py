@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from crawler.commands.cite import add_replay_base
+from crawler.access.replay import add_replay_base
 
 HELP = "print the Memento TimeMap (RFC 7089 link format) of a URL's captures"
 
@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: Any, args: argparse.Namespace) -> int:
-    from crawler.access.mementos import mementos, unknown_url
+    # imported when run: building the parser (`crawler timemap --help`) needs no database
+    from crawler.access.mementos import require_mementos
     from crawler.access.replay import replay_name
     from crawler.access.timemap import timemap
     from crawler.store.db import open_database
@@ -29,9 +30,7 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
     collection = ctx.collection
     sessions = open_database(ctx.db_url, upgrade_schema=False)
     with sessions() as session:
-        caps = mementos(session, args.url, archive_dir=collection.archive_dir)
-        if not caps:
-            raise unknown_url(session, args.url)
+        caps = require_mementos(session, args.url, archive_dir=collection.archive_dir)
         text = timemap(args.url, caps, base=args.replay_base, name=replay_name(collection))
     print(text, end="")
     return 0
