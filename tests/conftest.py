@@ -8,13 +8,9 @@ collection gets a fresh database of its own on that server.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,51 +18,14 @@ from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
 from crawler.warc import warcio_compat
+from helpers import (
+    CrawledCollection,
+    crawl_collection,
+    fresh_postgres_database,
+    make_collection,
+)
 
 warcio_compat.install()  # the tests read br payloads through warcio's content_stream()
-
-REPO = Path(__file__).resolve().parents[1]
-SEEDS = REPO / "seeds"
-PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
-#: settings every test crawl uses: no politeness delays against our own server
-FAST = ("-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0")
-
-
-def services_required() -> bool:
-    return os.environ.get("CRAWLER_REQUIRE_SERVICES") == "1"
-
-
-def postgres_url_or_skip(url: str = PG_DEFAULT) -> str:
-    """A reachable PostgreSQL URL; skips (or fails under CRAWLER_REQUIRE_SERVICES=1)."""
-    import psycopg
-
-    try:
-        with psycopg.connect(url.replace("postgresql://", "postgresql://", 1), connect_timeout=3):
-            pass
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        message = f"PostgreSQL at {url} is not reachable: {exc}"
-        if services_required():
-            pytest.fail(message)
-        pytest.skip(message)
-    return url
-
-
-def fresh_postgres_database(server_url: str) -> str:
-    """Create an empty database on the server of `server_url`; returns its URL."""
-    import psycopg
-
-    name = f"crawler_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = server_url.rpartition("/")
-    return f"{base}/{name}"
-
-
-def db_url_for(root: Path) -> str:
-    env = os.environ.get("CRAWLER_DB_URL", "")
-    if env.startswith("postgresql"):
-        return fresh_postgres_database(postgres_url_or_skip(env))
-    return f"sqlite:///{root / 'provenance.db'}"
 
 
 class _SiteHandler:
@@ -92,47 +51,6 @@ def site_server() -> Iterator[str]:
     finally:
         server.clear()
         server.stop()
-
-
-@dataclass(frozen=True)
-class CrawledCollection:
-    root: Path
-    db_url: str
-    base_url: str
-    stdout: str
-    stderr: str
-    returncode: int
-
-
-def make_collection(root: Path, manifest: str, *, copies: bool = True) -> Path:
-    (root / "seeds").mkdir(parents=True, exist_ok=True)
-    (root / "archive").mkdir(exist_ok=True)
-    if copies:
-        for copy in SEEDS.glob("*.txt"):
-            shutil.copy2(copy, root / "seeds" / copy.name)
-    (root / "seeds" / "manifest.toml").write_text(manifest, encoding="utf-8")
-    return root
-
-
-def run_cli(*args: str, db_url: str | None = None, timeout: float = 300,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`python -m crawler ARGS` in a subprocess, with the test's database."""
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("CRAWLER_DB_URL", None)
-    if db_url:
-        full_env["CRAWLER_DB_URL"] = db_url
-    return subprocess.run(
-        [sys.executable, "-m", "crawler", *args],
-        capture_output=True, text=True, timeout=timeout, env=full_env, cwd=REPO,
-    )
-
-
-def crawl_collection(root: Path, *extra: str, db_url: str | None = None,
-                     timeout: float = 300) -> CrawledCollection:
-    db_url = db_url or db_url_for(root)
-    proc = run_cli("crawl", "--collection", str(root), *FAST, *extra, db_url=db_url,
-                   timeout=timeout)
-    return CrawledCollection(root, db_url, "", proc.stdout, proc.stderr, proc.returncode)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import CrawledCollection, run_cli
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -13,6 +12,7 @@ from crawler.access.cdx import CdxjLine, timestamp14
 from crawler.store.db import open_database
 from crawler.store.models import Capture
 from crawler.warc.read import read_record_at
+from helpers import CrawledCollection, run_cli
 
 
 def _captures(crawled: CrawledCollection) -> list[Capture]:

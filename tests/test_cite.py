@@ -14,7 +14,6 @@ from pathlib import Path
 import bibtexparser
 import jsonschema
 import pytest
-from conftest import FAST, CrawledCollection, run_cli
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from warcio.archiveiterator import ArchiveIterator
@@ -23,6 +22,7 @@ from crawler.cli import main
 from crawler.fixture_site.manifest import SEEDS, local_url
 from crawler.store.db import open_database
 from crawler.store.models import Capture
+from helpers import FAST, CrawledCollection, run_cli
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "csl-data.schema.json").read_text())
 SHA256 = re.compile(r"\b[0-9a-f]{64}\b")

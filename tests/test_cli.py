@@ -11,9 +11,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import run_cli
 
 from crawler.cli import build_parser, command_registry
+from helpers import run_cli
 
 
 def test_registry_says_what_the_modules_say() -> None:

@@ -13,7 +13,7 @@ from crawler.compare.flags import KINDS, Flag
 from crawler.compare.live_page import extract_page
 from crawler.compare.seed_copy import load_seed_copy
 from crawler.warc.read import decode_html
-from tests.conftest import run_cli
+from helpers import run_cli
 
 DATA = Path(__file__).parent / "data" / "compare"
 URL = "https://herald.example/business/port-terminal"

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import run_cli
+from helpers import run_cli
 
 
 @pytest.fixture(scope="module")

@@ -15,12 +15,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import CrawledCollection, run_cli
 from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.store.db import open_database
 from crawler.store.models import Capture, CrawlRun, Seed, WarcFile
+from helpers import CrawledCollection, run_cli
 
 
 def _rows(crawled: CrawledCollection, model: type) -> list:

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FAST, REPO, crawl_collection, make_collection, run_cli
 from sqlalchemy import select
 
 from crawler.store.db import open_database
 from crawler.store.models import Capture, CrawlRun
+from helpers import FAST, REPO, crawl_collection, make_collection, run_cli
 
 DARPAN = "/www.darpanmagazine.com/news/international/isis-inspiring-pakistani-militants/"
 

@@ -11,12 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import FAST, REPO, db_url_for, make_collection, run_cli
 from sqlalchemy import select
 
 from crawler.fixture_site.manifest import SEEDS, local_url
 from crawler.store.db import open_database
 from crawler.store.models import Capture, CrawlRun
+from helpers import FAST, REPO, db_url_for, make_collection, run_cli
 
 
 def _manifest(base_url: str) -> str:

@@ -6,9 +6,10 @@ import csv
 import io
 import json
 
-from conftest import CrawledCollection, run_cli
 from prov.model import ProvDocument
 from sqlalchemy import create_engine, text
+
+from helpers import CrawledCollection, run_cli
 
 
 def export(coll: CrawledCollection, *args: str) -> tuple[int, str]:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
 from scrapy import Spider, signals
 from scrapy.exceptions import NotConfigured
 from scrapy.settings import Settings
@@ -15,6 +14,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler import settings as project_settings
 from crawler.capture.gc_tuning import GcTuning, young_threshold
+from helpers import run_cli
 
 
 @pytest.fixture(autouse=True)

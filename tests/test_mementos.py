@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CrawledCollection
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
@@ -24,6 +23,7 @@ from crawler.cli import main
 from crawler.fixture_site.manifest import SEEDS, local_url
 from crawler.store.db import open_database
 from crawler.store.models import Capture
+from helpers import CrawledCollection
 
 
 @contextmanager

@@ -4,7 +4,6 @@ gives up without losing bytes, and a closed pipe is end-of-file."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import threading
 import time
@@ -15,8 +14,7 @@ import pytest
 from crawler.capture import pipe
 from crawler.warc.records import Fetch
 from crawler.warc.write import ClosedFile
-
-WHEN = dt.datetime(2026, 11, 22, 10, 30, 15, 123456, tzinfo=dt.UTC)
+from helpers import WHEN, http_fetch
 
 
 @pytest.fixture
@@ -28,9 +26,8 @@ def fds() -> Iterator[tuple[int, int]]:
 
 
 def _fetch(body: bytes) -> Fetch:
-    return Fetch(key="k", url="http://127.0.0.1/a", fetched_at=WHEN, protocol="HTTP/1.1",
-                 status=200, response_headers=(("Content-Type", "text/html"),), body=body,
-                 outlet="Ünïcode Outlet", extra=(("note", "x"),))
+    return http_fetch("k", "http://127.0.0.1/a", body=body, outlet="Ünïcode Outlet",
+                      extra=(("note", "x"),))
 
 
 def _read_fetch(reader: pipe.FrameReader) -> Fetch:

@@ -10,7 +10,11 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from conftest import (
+from sqlalchemy import select
+
+from crawler.store.db import current_revision, head_revision, make_engine, open_database
+from crawler.store.models import Capture, CrawlRun, Seed, WarcFile
+from helpers import (
     PG_DEFAULT,
     crawl_collection,
     fresh_postgres_database,
@@ -18,10 +22,6 @@ from conftest import (
     postgres_url_or_skip,
     run_cli,
 )
-from sqlalchemy import select
-
-from crawler.store.db import current_revision, head_revision, make_engine, open_database
-from crawler.store.models import Capture, CrawlRun, Seed, WarcFile
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ match `ledger.canonical` of the rows as loaded back, and WARC records with diges
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import time
 from pathlib import Path
@@ -20,9 +19,7 @@ from crawler.store.db import open_database
 from crawler.store.models import Capture, LedgerEntry, WarcFile
 from crawler.store.runs import start_run
 from crawler.warc.records import Fetch
-
-WHEN = dt.datetime(2026, 11, 22, 10, 30, 15, 123456, tzinfo=dt.UTC)
-BASE = "http://127.0.0.1:8000"
+from helpers import BASE, WHEN, http_fetch
 
 
 def _ok(key: str, path: str, *, status: int = 200, origin: str | None = None,
@@ -30,10 +27,10 @@ def _ok(key: str, path: str, *, status: int = 200, origin: str | None = None,
     headers = [("Content-Type", "text/html"), ("Content-Encoding", "identity")]
     if location:
         headers.append(("Location", location))
-    return Fetch(key=key, url=BASE + path, fetched_at=WHEN, protocol="HTTP/1.1", status=status,
-                 request_headers=(("Accept", "*/*"),), response_headers=tuple(headers),
-                 body=body, ip_address="127.0.0.1", outlet="Outlet", requested_url=BASE + path,
-                 redirect_from_key=origin, redirect_location=BASE + location if location else None)
+    return http_fetch(key, BASE + path, status=status, request_headers=(("Accept", "*/*"),),
+                      response_headers=tuple(headers), body=body, ip_address="127.0.0.1",
+                      outlet="Outlet", requested_url=BASE + path, redirect_from_key=origin,
+                      redirect_location=BASE + location if location else None)
 
 
 def _fetches() -> list[Fetch]:

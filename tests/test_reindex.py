@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import CrawledCollection, db_url_for, run_cli
 from sqlalchemy import create_engine, text
+
+from helpers import CrawledCollection, db_url_for, run_cli
 
 FIELDS = ("url, requested_url, role, hops, seed_id, status, payload_sha256, warc_record_id, "
           "response_offset, request_record_id, metadata_record_id, metadata_offset, error, via_url")

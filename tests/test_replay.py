@@ -15,14 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import (
-    REPO,
-    CrawledCollection,
-    _SiteHandler,
-    crawl_collection,
-    make_collection,
-    services_required,
-)
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -34,6 +26,14 @@ from crawler.errors import BadInput
 from crawler.fixture_site import FixtureSite, demo_manifest_toml
 from crawler.store.db import open_database
 from crawler.store.models import Capture
+from helpers import (
+    REPO,
+    CrawledCollection,
+    _SiteHandler,
+    crawl_collection,
+    make_collection,
+    services_required,
+)
 
 SEED = "002"  # Darpan Magazine: an article page with a stylesheet
 

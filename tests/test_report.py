@@ -19,7 +19,7 @@ from crawler.compare.seed_copy import load_seed_copy
 from crawler.fixture_site.assets import read_package_file
 from crawler.manifest import Seed
 from crawler.warc.read import decode_html
-from tests.conftest import run_cli
+from helpers import run_cli
 
 DATA = Path(__file__).parent / "data" / "compare"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -15,7 +15,7 @@ from crawler.compare.seed_copy import (
     self_fused,
 )
 from crawler.errors import BadInput
-from tests.conftest import SEEDS
+from helpers import SEEDS
 
 
 def test_line_numbers_and_digest_of_a_real_copy():

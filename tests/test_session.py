@@ -23,9 +23,8 @@ from crawler.store.models import Capture, CrawlRun, LedgerEntry
 from crawler.store.models import Seed as SeedRow
 from crawler.store.signing import check_head_signature, load_public_key, write_keypair
 from crawler.warc.records import Fetch
+from helpers import BASE, WHEN, http_fetch
 
-WHEN = dt.datetime(2026, 11, 22, 10, 30, 15, 123456, tzinfo=dt.UTC)
-BASE = "http://127.0.0.1:8000"
 SEED = Seed(id="001", url=BASE + "/a", outlet="Outlet")
 
 
@@ -47,11 +46,11 @@ def _config(root: Path, *, signing_key: Path | None = None) -> ArchiveConfig:
 def _ok(key: str, path: str, *, status: int = 200, origin: str | None = None,
         location: str | None = None) -> Fetch:
     headers = [("Content-Type", "text/html")] + ([("Location", location)] if location else [])
-    return Fetch(key=key, url=BASE + path, fetched_at=WHEN, protocol="HTTP/1.1", status=status,
-                 request_headers=(("Accept", "*/*"),), response_headers=tuple(headers),
-                 body=b"<p>hello</p>", ip_address="127.0.0.1", seed_id="001", outlet="Outlet",
-                 requested_url=BASE + "/a", redirect_from_key=origin,
-                 redirect_location=BASE + location if location else None)
+    return http_fetch(key, BASE + path, status=status, request_headers=(("Accept", "*/*"),),
+                      response_headers=tuple(headers), body=b"<p>hello</p>",
+                      ip_address="127.0.0.1", seed_id="001", outlet="Outlet",
+                      requested_url=BASE + "/a", redirect_from_key=origin,
+                      redirect_location=BASE + location if location else None)
 
 
 FETCHES = (

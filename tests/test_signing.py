@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import CrawledCollection, crawl_collection, make_collection, run_cli
 
 from crawler.errors import BadInput
 from crawler.store.signing import (
@@ -15,6 +14,7 @@ from crawler.store.signing import (
     sign_head,
     write_keypair,
 )
+from helpers import CrawledCollection, crawl_collection, make_collection, run_cli
 
 HEAD = "ab" * 32
 RUN = "5b0c3c2e-0000-4000-8000-000000000001"

@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from email.utils import parsedate_to_datetime
 
-from conftest import CrawledCollection, run_cli
 from sqlalchemy import select
 
 from crawler.fixture_site.manifest import SEEDS, local_url
 from crawler.store.db import open_database
 from crawler.store.models import Capture
+from helpers import CrawledCollection, run_cli
 
 LINK = re.compile(r'<([^>]*)>((?:\s*;\s*[a-z]+="[^"]*")+)')
 PARAM = re.compile(r'([a-z]+)="([^"]*)"')

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import (
+from sqlalchemy import create_engine, text
+
+from helpers import (
     CrawledCollection,
     crawl_collection,
     fresh_postgres_database,
@@ -21,7 +23,6 @@ from conftest import (
     postgres_url_or_skip,
     run_cli,
 )
-from sqlalchemy import create_engine, text
 
 
 def verify(coll: CrawledCollection, *args: str) -> tuple[int, str]:

@@ -4,11 +4,11 @@ issues a tampered database must show."""
 
 from __future__ import annotations
 
-from conftest import CrawledCollection
 from sqlalchemy import inspect, select, text
 
 from crawler.store import ledger
 from crawler.store.db import open_database
+from helpers import CrawledCollection
 
 
 def test_canonical_rows_are_ledgers_own(crawled: CrawledCollection) -> None:

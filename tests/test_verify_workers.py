@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CrawledCollection, crawl_collection, make_collection, run_cli
 from test_warc_read import write_warc
 
 from crawler.audit import workers as verify_workers
@@ -32,6 +31,7 @@ from crawler.audit.files import (
 )
 from crawler.audit.workers import FileChecker
 from crawler.warc.scan import GZIP_MAGIC, FileScan, scan_file
+from helpers import CrawledCollection, crawl_collection, make_collection, run_cli
 
 
 @pytest.fixture(scope="module")

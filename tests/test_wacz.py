@@ -13,7 +13,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import CrawledCollection, run_cli
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
@@ -22,6 +21,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.store.db import open_database
 from crawler.store.models import Capture, CrawlRun
+from helpers import CrawledCollection, run_cli
 
 
 def _package(crawled: CrawledCollection,

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import hashlib
 import os
@@ -13,14 +12,12 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.warc.records import Fetch, build_records
 from crawler.warc.write import DEFLATE_LIBRARY, RotatingWarcWriter, incompressible
-
-WHEN = dt.datetime(2026, 11, 22, 10, 30, 15, 123456, tzinfo=dt.UTC)
+from helpers import BASE, http_fetch
 
 
 def _fetch(key: str, body: bytes, ctype: str) -> Fetch:
-    return Fetch(key=key, url=f"http://127.0.0.1:8000/{key}", fetched_at=WHEN,
-                 protocol="HTTP/1.1", status=200, response_headers=(("Content-Type", ctype),),
-                 body=body)
+    return http_fetch(key, f"{BASE}/{key}", response_headers=(("Content-Type", ctype),),
+                      body=body)
 
 
 def test_incompressible_payloads_are_stored_and_read_back(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from crawler.store.dbapi import BINDS
 from crawler.store.models import Capture, LedgerEntry, Outlet, WarcFile
 from crawler.store.runs import start_run
 from crawler.warc.records import Fetch
+from helpers import http_fetch
 
 BASE = "http://127.0.0.1:1"
 
@@ -59,10 +60,9 @@ def _run(tmp_path: Path, url: str | None = None):
 
 
 def _fetch(path: str, outlet: str | None) -> Fetch:
-    return Fetch(key=path, url=BASE + path, fetched_at=dt.datetime.now(dt.UTC),
-                 protocol="HTTP/1.1", status=200, response_headers=(("Content-Type", "text/html"),),
-                 body=b"<p>hello</p>", ip_address="127.0.0.1", outlet=outlet,
-                 requested_url=BASE + path)
+    return http_fetch(path, BASE + path, fetched_at=dt.datetime.now(dt.UTC),
+                      body=b"<p>hello</p>", ip_address="127.0.0.1", outlet=outlet,
+                      requested_url=BASE + path)
 
 
 def _recorder(tmp_path: Path, sessions, run) -> Recorder:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import brotli
 import pytest
-from conftest import CrawledCollection
 from sqlalchemy import create_engine, text
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -18,6 +17,7 @@ from warcio.warcwriter import WARCWriter
 from crawler.errors import IntegrityError
 from crawler.warc.read import decode_content, parse_warc_fields, read_record_at
 from crawler.warc.scan import FileScan, scan_file
+from helpers import CrawledCollection
 
 
 def write_warc(path: Path, bodies: list[bytes]) -> None:

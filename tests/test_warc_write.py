@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import hashlib
 import zlib
@@ -14,18 +13,17 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from crawler.warc.records import Fetch, build_records
 from crawler.warc.write import RotatingWarcWriter, warc_filename
-
-WHEN = dt.datetime(2026, 11, 22, 10, 30, 15, 123456, tzinfo=dt.UTC)
+from helpers import BASE, WHEN, http_fetch
 
 
 def _fetch(n: int, *, body: bytes | None = None, chunked: bool = False) -> Fetch:
     headers = [("Content-Type", "text/html; charset=utf-8")]
     if chunked:
         headers.append(("Transfer-Encoding", "chunked"))
-    return Fetch(
-        key=f"k{n}", url=f"http://127.0.0.1:8000/page/{n}?x=1", fetched_at=WHEN,
-        request_headers=(("Accept", "*/*"), ("User-Agent", "test")), protocol="HTTP/1.1",
-        status=200, response_headers=tuple(headers),
+    return http_fetch(
+        f"k{n}", f"{BASE}/page/{n}?x=1",
+        request_headers=(("Accept", "*/*"), ("User-Agent", "test")),
+        response_headers=tuple(headers),
         body=body if body is not None else (f"<p>page {n}</p>" * 50).encode(),
         ip_address="127.0.0.1", seed_id="s", outlet="o", hops=0,
     )
@@ -60,8 +58,8 @@ def test_round_trip_with_digest_checks(tmp_path: Path) -> None:
             records.append(record)
             contents.append(record.content_stream().read())
     types = [r.rec_type for r in records]
-    assert types == ["warcinfo", "response", "request", "metadata"] * 1 + [
-        "response", "request", "metadata"]
+    assert types == ["warcinfo", "response", "request", "metadata",
+                     "response", "request", "metadata"]
     warcinfo = records[0]
     assert warcinfo.rec_headers.get_header("WARC-Filename") == closed[0].name
     assert records[0].rec_headers.protocol == "WARC/1.1"

@@ -189,10 +189,10 @@ def test_the_writer_on_postgresql_binds_what_sqlalchemy_loads_back(tmp_path: Pat
     """Named parameters (psycopg), a new outlet, a redirect, a failed fetch and a closed
     file: every row the writer committed matches its newest ledger entry as SQLAlchemy
     loads the row back, and the chain holds."""
-    from conftest import PG_DEFAULT, fresh_postgres_database, postgres_url_or_skip
     from sqlalchemy import select, text
 
     from crawler.store.models import Capture, Outlet
+    from helpers import PG_DEFAULT, fresh_postgres_database, postgres_url_or_skip
 
     db_url = fresh_postgres_database(postgres_url_or_skip(PG_DEFAULT))
     sessions = open_database(db_url)
