@@ -24,7 +24,7 @@ from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler import SOFTWARE_NAME, __version__
+from crawler import SOFTWARE_NAME, __version__, roles
 from crawler.capture import signals as capture
 from crawler.capture.requisites import css_requisites, html_requisites
 from crawler.collection import Collection
@@ -97,7 +97,7 @@ class SeedsSpider(Spider):
 
     def _page_request(self, url: str, *, seed_id: str | None, outlet: str) -> Request:
         meta = {capture.SEED_ID: seed_id, capture.OUTLET: outlet, capture.HOPS: 0,
-                capture.ROLE: capture.PAGE}
+                capture.ROLE: roles.PAGE}
         return Request(url, callback=self.parse, errback=self.on_error, meta=meta,
                        dont_filter=True, priority=10)
 
@@ -117,7 +117,7 @@ class SeedsSpider(Spider):
             capture.SEED_ID: response.meta.get(capture.SEED_ID),
             capture.OUTLET: response.meta.get(capture.OUTLET),
             capture.HOPS: hops + 1,
-            capture.ROLE: capture.REQUISITE,
+            capture.ROLE: roles.REQUISITE,
             capture.VIA_URL: response.url,
         }
         for url in urls:

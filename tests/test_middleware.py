@@ -24,7 +24,6 @@ from crawler.capture.session import ClosedRun
 from crawler.capture.signals import (
     HOPS,
     OUTLET,
-    PAGE,
     REDIRECT_FROM,
     ROLE,
     SEED_ID,
@@ -33,6 +32,7 @@ from crawler.capture.signals import (
     seeds_wanted,
 )
 from crawler.errors import ArchiveError
+from crawler.roles import PAGE
 from crawler.warc.records import Fetch
 
 REPO = Path(__file__).resolve().parents[1]

@@ -37,6 +37,7 @@ from crawler.access import cdx
 from crawler.access.archived_page import canonical_href, read_response
 from crawler.access.cdx import url_key
 from crawler.errors import BadInput, CrawlerError
+from crawler.roles import PAGE, ROBOTS
 from crawler.store.models import Capture, WarcFile
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 def is_memento(cap: Capture) -> bool:
     """A stored response that is not a redirect, robots.txt or failure."""
     return (cap.status is not None and not 300 <= cap.status < 400
-            and cap.role != "robots" and cap.warc_record_id is not None
+            and cap.role != ROBOTS and cap.warc_record_id is not None
             and cap.response_offset is not None and cap.warc_file is not None)
 
 
@@ -105,7 +106,7 @@ def mementos_in_database(session: Session, url: str, *, archive_dir: Path) -> li
     """Every memento of `url`, oldest first, without the index: reads every page capture."""
     keys = {url_key(url)}
     found = _reached(session, _captures_by_key(session, keys))
-    pages = [c for c in _load(session, Capture.role == "page") if is_memento(c)]
+    pages = [c for c in _load(session, Capture.role == PAGE) if is_memento(c)]
     canon = {c.id: canonical_of(c, archive_dir) for c in pages}
     by_canonical = [c for c in pages if canon[c.id] and url_key(canon[c.id] or "") in keys]
     named = {url_key(canon[c.id] or "") for c in found if canon.get(c.id)} - keys
@@ -151,12 +152,12 @@ def _mementos_in_index(session: Session, url: str, archive_dir: Path) -> list[Ca
         return where in href and url_key(urljoin(cap.url, href[where])) in keys
 
     by_canonical = [c for c in _load(session, _at_lines(session, lines))
-                    if c.role == "page" and is_memento(c) and "html" in (c.content_type or "")
+                    if c.role == PAGE and is_memento(c) and "html" in (c.content_type or "")
                     and names_url(c)]
     declares_url = {c.id for c in by_canonical}
     named: set[str] = set()
     for cap in found:  # the URL's own pages; those that name it as canonical need no read
-        if cap.role == "page" and cap.id not in declares_url:
+        if cap.role == PAGE and cap.id not in declares_url:
             canonical = canonical_of(cap, archive_dir)
             if canonical and url_key(canonical) not in keys:
                 named.add(canonical)
@@ -216,7 +217,7 @@ def parse_when(text: str) -> dt.datetime:
 
 def suggest(session: Session, url: str, *, limit: int = 5) -> list[str]:
     """Archived URLs most like `url`, for the error message of an unknown URL."""
-    rows = session.execute(select(Capture.url).where(Capture.role != "robots").distinct())
+    rows = session.execute(select(Capture.url).where(Capture.role != ROBOTS).distinct())
     urls = sorted({u for (u,) in rows if u})
     return difflib.get_close_matches(url, urls, n=limit, cutoff=0.4)
 

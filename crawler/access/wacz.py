@@ -39,6 +39,7 @@ from crawler.access.archived_page import page_info, read_response
 from crawler.access.mementos import is_memento
 from crawler.digests import sha256_file
 from crawler.errors import BadInput, IntegrityError
+from crawler.roles import PAGE
 from crawler.store.models import Capture, CrawlRun, WarcFile
 
 WACZ_VERSION = "1.1.1"
@@ -112,7 +113,7 @@ def seed_pages(session: Session, files: list[WarcFile], archive: Path) -> list[P
     caps = session.scalars(
         select(Capture).options(joinedload(Capture.warc_file))
         .where(Capture.warc_file_id.in_(ids), Capture.seed_id.is_not(None),
-               Capture.role == "page").order_by(Capture.fetched_at, Capture.id)).all()
+               Capture.role == PAGE).order_by(Capture.fetched_at, Capture.id)).all()
     pages = []
     for cap in caps:
         if not is_memento(cap) or not (cap.status and 200 <= cap.status < 300):

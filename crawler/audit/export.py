@@ -30,6 +30,7 @@ from prov.model import ProvDocument
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crawler.roles import PAGE
 from crawler.store.models import Capture, CrawlRun, Outlet, Seed, WarcFile
 
 PC = "https://provenance-crawler.invalid/ns#"
@@ -141,7 +142,7 @@ def prov_document(session: Session, run_id: int | None = None) -> ProvDocument:
                 files[warc_name] = doc.collection(f"pc:warc/{quote(warc_name)}")
             doc.hadMember(files[warc_name], entity)
         seed = seeds.get(cap.seed_id or "")
-        if seed is not None and cap.role == "page":
+        if seed is not None and cap.role == PAGE:
             if seed.id not in seed_entities:
                 seed_entities[seed.id] = doc.entity(f"pc:seed/{quote(seed.id)}", {
                     PROV_TYPE: pc["SeedCopy"], **_attrs({

@@ -24,6 +24,7 @@ from crawler.audit.facts import CaptureFacts, FileFacts, RunFacts, read_warc_fil
 from crawler.collection import Collection
 from crawler.errors import ManifestError
 from crawler.manifest import Manifest, load_manifest
+from crawler.roles import PAGE
 from crawler.store import ledger
 from crawler.store.models import Base, Capture, CrawlRun, Outlet, Seed, WarcFile
 from crawler.store.runs import close_run
@@ -134,7 +135,7 @@ class _Rebuilder:
             run_id=run.id, seed_id=f.get("seed-id"), outlet_id=outlet_id,
             requested_url=f.get("requested-url") or cap.url, url=cap.url,
             redirect_location=f.get("redirect-location"), redirect_from_id=origin_id,
-            role=f.get("role", "page"), hops=int(f.get("hops-from-seed", "0")),
+            role=f.get("role", PAGE), hops=int(f.get("hops-from-seed", "0")),
             via_url=f.get("via"), fetched_at=cap.fetched_at, status=cap.status,
             protocol=cap.protocol, content_type=cap.content_type,
             content_encoding=cap.content_encoding, payload_length=cap.payload_length,

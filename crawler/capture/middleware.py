@@ -30,10 +30,8 @@ from twisted.python.failure import Failure
 from crawler.capture.config import ArchiveConfig
 from crawler.capture.signals import (
     HOPS,
-    OTHER,
     OUTLET,
     REDIRECT_FROM,
-    ROBOTS,
     ROLE,
     SEED_ID,
     VIA_URL,
@@ -41,6 +39,7 @@ from crawler.capture.signals import (
     fetch_failed,
     seeds_wanted,
 )
+from crawler.roles import OTHER, ROBOTS
 from crawler.warc.records import Fetch
 
 if TYPE_CHECKING:

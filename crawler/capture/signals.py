@@ -23,17 +23,12 @@ seeds_wanted = object()
 SEED_ID = "seed_id"
 OUTLET = "outlet"
 HOPS = "hops"  # requisite levels below the seed page (0: the page itself)
-ROLE = "role"  # one of the roles below: captures.role
+ROLE = "role"  # one of crawler.roles: captures.role
 VIA_URL = "via_url"  # the page or stylesheet a requisite was found in
 #: set on a redirect's response by the archive: the key of the fetch the redirect's request
 #: (which RedirectMiddleware copies the meta into) comes from
 REDIRECT_FROM = "archive_redirect_from"
 
-# -- roles ---------------------------------------------------------------------------
-PAGE = "page"  # a seed page or an ad-hoc page
-REQUISITE = "requisite"  # what a page needs to replay: images, CSS, JS, fonts
-ROBOTS = "robots"  # a host's robots.txt, fetched for the robots policy
-OTHER = "other"  # a request that says nothing of its role
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.capture.signals import PAGE, REQUISITE
+from crawler.roles import PAGE, REQUISITE
 from crawler.store.models import Capture
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from crawler.commands._render import captures_table, print_table
+from crawler.roles import PAGE
 from crawler.store.db import open_database
 from crawler.store.ledger import row_dict
 from crawler.store.models import Capture
@@ -32,7 +33,7 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
     if args.seed:
         query = query.where(Capture.seed_id == args.seed)
     if args.pages:
-        query = query.where(Capture.role == "page")
+        query = query.where(Capture.role == PAGE)
     with sessions() as session:
         captures = session.scalars(query).all()
         if args.json:

@@ -30,6 +30,7 @@ from crawler.access.replay import (
     start,
 )
 from crawler.errors import BadInput
+from crawler.roles import PAGE
 from crawler.store.db import open_database
 from crawler.store.models import Capture
 
@@ -50,7 +51,7 @@ def _seed_pages(ctx: Any, base: str, name: str) -> list[str]:
     sessions = open_database(ctx.db_url, upgrade_schema=False)
     with sessions() as session:
         caps = session.scalars(
-            select(Capture).where(Capture.seed_id.is_not(None), Capture.role == "page",
+            select(Capture).where(Capture.seed_id.is_not(None), Capture.role == PAGE,
                                   Capture.status >= 200, Capture.status < 300,
                                   Capture.warc_record_id.is_not(None))
             .order_by(Capture.seed_id, Capture.fetched_at)).all()

@@ -27,6 +27,7 @@ from crawler.compare.live_page import LivePage, extract_page
 from crawler.compare.seed_copy import load_seed_copy, parse_seed_copy
 from crawler.errors import IntegrityError
 from crawler.manifest import Seed, load_manifest
+from crawler.roles import PAGE
 from crawler.store import ledger
 from crawler.store.models import Capture
 from crawler.store.models import Flag as FlagRow
@@ -69,11 +70,11 @@ def page_chain(session: Session, seed_id: str, run_id: int | None = None) -> lis
     """The seed page's captures (redirect hops in order) in `run_id` or the newest run."""
     if run_id is None:
         run_id = session.scalar(select(func.max(Capture.run_id)).where(
-            Capture.seed_id == seed_id, Capture.role == "page"))
+            Capture.seed_id == seed_id, Capture.role == PAGE))
         if run_id is None:
             return []
     return list(session.scalars(select(Capture).where(
-        Capture.seed_id == seed_id, Capture.role == "page", Capture.run_id == run_id,
+        Capture.seed_id == seed_id, Capture.role == PAGE, Capture.run_id == run_id,
     ).order_by(Capture.id)))
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler import SOFTWARE_NAME, __version__
 from crawler.errors import SeedConflict
 from crawler.manifest import Seed
+from crawler.roles import PAGE
 from crawler.store import ledger
 from crawler.store.db import BulkInsert
 from crawler.store.models import Capture, CrawlRun, Outlet
@@ -129,7 +130,7 @@ def close_run(session: Session, run: CrawlRun, *, ended_at: dt.datetime | None,
     run.captures, run.failures, run.bytes = total, failures, int(size or 0)
     run.pages = session.scalar(
         select(func.count(Capture.id)).where(
-            Capture.run_id == run.id, Capture.role == "page", Capture.error.is_(None)
+            Capture.run_id == run.id, Capture.role == PAGE, Capture.error.is_(None)
         )
     ) or 0
     run.ended_at = ended_at

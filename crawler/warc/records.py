@@ -28,6 +28,7 @@ from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
 from crawler.digests import sha1_label
+from crawler.roles import PAGE
 from crawler.warc.write import CONFORMS_TO
 
 Headers = tuple[tuple[str, str], ...]
@@ -66,7 +67,7 @@ class Fetch:
     seed_id: str | None = None
     outlet: str | None = None
     requested_url: str | None = None
-    role: str = "page"
+    role: str = PAGE
     hops: int = 0
     via_url: str | None = None
     redirect_from_key: str | None = None
