@@ -41,7 +41,8 @@ def fetches(pages: int, base: str = "http://127.0.0.1:8080") -> list[Fetch]:
     now = dt.datetime.now(dt.UTC)
     for i in range(1, pages + 1):
         url = base + article_path(i)
-        items = [(url, article_html(i), "text/html", "page", 0, None)]
+        items: list[tuple[str, bytes, str, str, int, str | None]] = [
+            (url, article_html(i), "text/html", "page", 0, None)]
         items += [(base + p, image_bytes(p), "image/jpeg", "requisite", 1, url)
                   for p in image_paths(i)]
         for u, body, ctype, role, hops, via in items:

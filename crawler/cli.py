@@ -26,29 +26,11 @@ from typing import TYPE_CHECKING
 
 from crawler import __version__, commands
 from crawler import settings as defaults
-from crawler.collection import Collection
+from crawler.commands import Context
 from crawler.errors import EXIT_BAD_INPUT, CrawlerError
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
-
-@dataclass(frozen=True)
-class Context:
-    """What every command gets: the collection, the database URL and two consoles."""
-
-    collection_path: Path
-    db_override: str | None
-    out: Console
-    err: Console
-
-    @property
-    def collection(self) -> Collection:
-        return Collection.at(self.collection_path)
-
-    @property
-    def db_url(self) -> str:
-        return self.db_override or Collection(self.collection_path.resolve()).default_db_url
+    pass
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 from sqlalchemy import select
 
+from crawler.commands import Context
 from crawler.commands._render import captures_table, print_table
 from crawler.roles import PAGE
 from crawler.store.db import open_database
@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="JSON Lines, every column")
 
 
-def run(ctx: Any, args: argparse.Namespace) -> int:
+def run(ctx: Context, args: argparse.Namespace) -> int:
     ctx.collection  # noqa: B018 - refuses a missing collection folder
     sessions = open_database(ctx.db_url, upgrade_schema=False)
     query = select(Capture).order_by(Capture.run_id.desc(), Capture.id)

@@ -10,10 +10,10 @@ URLs are followed. An unknown URL exits 2 and names the closest archived URLs.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from crawler.access.cite import FORMATS
 from crawler.access.replay import add_replay_base
+from crawler.commands import Context
 
 HELP = "cite the archived capture of a URL (text, bibtex, csl-json, ris, robustlink)"
 
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_replay_base(parser)
 
 
-def run(ctx: Any, args: argparse.Namespace) -> int:
+def run(ctx: Context, args: argparse.Namespace) -> int:
     # imported when run: building the parser (`crawler cite --help`) needs no database
     from crawler.access.cite import build_citation, render
     from crawler.access.mementos import nearest, parse_when, require_mementos

@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
 from rich.markup import escape
 
+from crawler.commands import Context
 from crawler.commands._args import add_selection
 from crawler.commands._render import SEVERITY_STYLE
 from crawler.compare.comparison import Comparison, compare
@@ -53,7 +53,8 @@ def flag_lines(flag: Flag) -> list[str]:
     return out
 
 
-def _print_one(ctx: Any, title: str, comparison: Comparison | None, problem: str | None) -> None:
+def _print_one(ctx: Context, title: str, comparison: Comparison | None,
+               problem: str | None) -> None:
     ctx.out.print(f"[bold]{escape(title)}[/]", highlight=False)
     if comparison is None:
         ctx.out.print(f"  [red]not compared[/]: {escape(problem or '')}", highlight=False)
@@ -69,7 +70,7 @@ def _print_one(ctx: Any, title: str, comparison: Comparison | None, problem: str
             ctx.out.print(line, highlight=False, soft_wrap=True)
 
 
-def _offline(ctx: Any, args: argparse.Namespace) -> int:
+def _offline(ctx: Context, args: argparse.Namespace) -> int:
     if args.seed_copy is None or args.html is None:
         raise BadInput("--seed-copy and --html go together: give both for an offline comparison")
     if args.seed or args.run is not None:
@@ -96,7 +97,7 @@ def results_exit_code(results: list[SeedResult]) -> int:
     return 1 if bad else 0
 
 
-def run(ctx: Any, args: argparse.Namespace) -> int:
+def run(ctx: Context, args: argparse.Namespace) -> int:
     if args.seed_copy is not None or args.html is not None:
         return _offline(ctx, args)
     seed_ids = parse_seed_ids(args.seed)

@@ -12,6 +12,7 @@ from typing import Any
 
 from crawler.capture.crawl import parse_overrides
 from crawler.capture.job import run_job
+from crawler.commands import Context
 from crawler.commands._render import print_job, run_summary_printer
 from crawler.errors import BadInput
 from crawler.manifest import parse_seed_ids
@@ -37,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override a setting of crawler/settings.py")
 
 
-def run(ctx: Any, args: argparse.Namespace) -> int:
+def run(ctx: Context, args: argparse.Namespace) -> int:
     seed_ids = parse_seed_ids(args.seed)
     if seed_ids and args.url:
         raise BadInput("--seed and --url: give one or the other")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
+from crawler.commands import Context
 from crawler.store.db import current_revision, head_revision, make_engine, safe_url, upgrade
 
 HELP = "create or upgrade the provenance database schema"
@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="upgrade: migrate to the newest schema; current: show the revision")
 
 
-def run(ctx: Any, args: argparse.Namespace) -> int:
+def run(ctx: Context, args: argparse.Namespace) -> int:
     engine = make_engine(ctx.db_url)
     if args.action == "upgrade":
         rev = upgrade(engine)

@@ -16,6 +16,7 @@ from typing import Any
 
 from crawler.capture.job import run_job
 from crawler.collection import Collection
+from crawler.commands import Context
 from crawler.commands._render import print_job, run_summary_printer
 from crawler.errors import BadInput
 
@@ -39,7 +40,7 @@ def _target(into: str | None) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"crawler-demo-{stamp}-"))
 
 
-def run(ctx: Any, args: argparse.Namespace) -> int:
+def run(ctx: Context, args: argparse.Namespace) -> int:
     from crawler.fixture_site import SEEDS, demo_manifest_toml, serve
 
     source = ctx.collection_path.expanduser().resolve() / "seeds"

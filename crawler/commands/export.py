@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from crawler.audit.export import FORMATS, write_export
+from crawler.commands import Context
 from crawler.errors import BadInput
 from crawler.store.db import open_database
 from crawler.store.models import CrawlRun
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", "-o", type=Path, metavar="FILE", help="default: stdout")
 
 
-def run(ctx: Any, args: argparse.Namespace) -> int:
+def run(ctx: Context, args: argparse.Namespace) -> int:
     sessions = open_database(ctx.db_url, upgrade_schema=False)
     with sessions() as session:
         if args.run is not None and session.get(CrawlRun, args.run) is None:

@@ -10,9 +10,9 @@ which `crawler cite` and `crawler timemap` look URLs up in.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from crawler.access.cdx import build_index
+from crawler.commands import Context
 
 HELP = "write the CDXJ index of the collection's WARC files (archive/index.cdxj)"
 
@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pass
 
 
-def run(ctx: Any, args: argparse.Namespace) -> int:
+def run(ctx: Context, args: argparse.Namespace) -> int:
     result = build_index(ctx.collection.archive_dir)
     ctx.out.print(f"indexed {len(result.warc_files)} WARC files: {result.lines} lines "
                   f"in {result.path}", highlight=False)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from crawler.collection import Collection, init_collection
+from crawler.commands import Context
 from crawler.store.db import open_database
 
 HELP = "create an empty collection folder"
@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="collection name (default: the folder's name)")
 
 
-def run(ctx: Any, args: argparse.Namespace) -> int:
+def run(ctx: Context, args: argparse.Namespace) -> int:
     collection = init_collection(args.dir, name=args.name)
     db_url = ctx.db_override or Collection(collection.root).default_db_url
     open_database(db_url)

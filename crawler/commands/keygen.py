@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
+from crawler.commands import Context
 from crawler.store.signing import key_id, load_public_key, write_keypair
 
 HELP = "make an Ed25519 key pair that signs ledger heads"
@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("keyfile", type=Path, help="where to write the private key (and .pub)")
 
 
-def run(ctx: Any, args: argparse.Namespace) -> int:
+def run(ctx: Context, args: argparse.Namespace) -> int:
     private, public = write_keypair(args.keyfile)
     ctx.out.print(f"private key: {private} (keep it secret; crawl --sign {private})",
                   highlight=False)

@@ -8,10 +8,10 @@ chain is recomputed first and the head is printed only if it holds (exit 1 if no
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from sqlalchemy import select
 
+from crawler.commands import Context
 from crawler.store import ledger
 from crawler.store.db import open_database
 from crawler.store.models import CrawlRun
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="recompute the chain first; exit 1 if it does not hold")
 
 
-def run(ctx: Any, args: argparse.Namespace) -> int:
+def run(ctx: Context, args: argparse.Namespace) -> int:
     sessions = open_database(ctx.db_url, upgrade_schema=False)
     with sessions() as session:
         if args.verify:

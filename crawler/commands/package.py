@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from crawler.access.replay import replay_name
 from crawler.access.wacz import build_package, packaged_warc_files, seed_pages
 from crawler.access.wacz_sign import check_package, signer
+from crawler.commands import Context
 from crawler.errors import BadInput
 from crawler.store.db import open_database
 from crawler.store.models import CrawlRun
@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --check: the package must be signed by this key")
 
 
-def run(ctx: Any, args: argparse.Namespace) -> int:
+def run(ctx: Context, args: argparse.Namespace) -> int:
     if args.check:
         expected = load_public_key(Path(args.public_key)) if args.public_key else None
         if not Path(args.check).is_file():

@@ -11,11 +11,11 @@ are not in the WARC files and cannot be rebuilt. Exit 0: done (or nothing to do)
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from rich.markup import escape
 
 from crawler.audit.reindex import reindex
+from crawler.commands import Context
 from crawler.store.db import open_database
 
 HELP = "rebuild capture rows (and runs, files, seeds) from the WARC files alone"
@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="report only; write nothing")
 
 
-def run(ctx: Any, args: argparse.Namespace) -> int:
+def run(ctx: Context, args: argparse.Namespace) -> int:
     sessions = open_database(ctx.db_url)
     result = reindex(sessions, ctx.collection, dry_run=args.dry_run)
     for line in result.problems:

@@ -15,7 +15,6 @@ import sys
 import tempfile
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from sqlalchemy import select
 
@@ -29,6 +28,7 @@ from crawler.access.replay import (
     replay_url,
     start,
 )
+from crawler.commands import Context
 from crawler.errors import BadInput
 from crawler.roles import PAGE
 from crawler.store.db import open_database
@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="pywb folder to write and keep (default: a temporary one)")
 
 
-def _seed_pages(ctx: Any, base: str, name: str) -> list[str]:
+def _seed_pages(ctx: Context, base: str, name: str) -> list[str]:
     sessions = open_database(ctx.db_url, upgrade_schema=False)
     with sessions() as session:
         caps = session.scalars(
@@ -64,7 +64,7 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def run(ctx: Any, args: argparse.Namespace) -> int:
+def run(ctx: Context, args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:  # bad input first: it needs no pywb to be refused
         raise BadInput(f"--port {args.port}: not a TCP port")
     collection = ctx.collection

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from crawler.access.report import write_report
+from crawler.commands import Context
 from crawler.commands._args import add_selection
 from crawler.compare.recorded import compare_collection
 from crawler.manifest import load_manifest, parse_seed_ids
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_selection(parser)
 
 
-def run(ctx: Any, args: argparse.Namespace) -> int:
+def run(ctx: Context, args: argparse.Namespace) -> int:
     seed_ids = parse_seed_ids(args.seed)
     collection = ctx.collection
     manifest = load_manifest(collection.manifest_path)

@@ -8,9 +8,9 @@ names the closest archived URLs.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from crawler.access.replay import add_replay_base
+from crawler.commands import Context
 
 HELP = "print the Memento TimeMap (RFC 7089 link format) of a URL's captures"
 
@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_replay_base(parser)
 
 
-def run(ctx: Any, args: argparse.Namespace) -> int:
+def run(ctx: Context, args: argparse.Namespace) -> int:
     # imported when run: building the parser (`crawler timemap --help`) needs no database
     from crawler.access.mementos import require_mementos
     from crawler.access.replay import replay_name

@@ -16,9 +16,11 @@ import gc
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from crawler.audit.workers import GC_THRESHOLD, FileChecker, default_workers
+from crawler.collection import Collection
+from crawler.commands import Context
 from crawler.errors import BadInput
 
 if TYPE_CHECKING:
@@ -40,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "file; 0: everything in this process)")
 
 
-def _print(ctx: Any, report: Report) -> None:
+def _print(ctx: Context, report: Report) -> None:
     from rich.markup import escape
 
     for problem in report.problems:
@@ -59,7 +61,7 @@ def _print(ctx: Any, report: Report) -> None:
         ctx.out.print(f"[bold red]{len(report.problems)} problems[/]")
 
 
-def run(ctx: Any, args: argparse.Namespace) -> int:
+def run(ctx: Context, args: argparse.Namespace) -> int:
     if args.expect_head and not re.fullmatch(r"[0-9a-f]{64}", args.expect_head):
         raise BadInput(f"--expect-head {args.expect_head!r}: not a 64-digit hex SHA-256")
     if args.workers is not None and args.workers < 0:
@@ -77,7 +79,8 @@ def run(ctx: Any, args: argparse.Namespace) -> int:
         return _verify(ctx, args, collection, checker)
 
 
-def _verify(ctx: Any, args: argparse.Namespace, collection: Any, checker: FileChecker) -> int:
+def _verify(ctx: Context, args: argparse.Namespace, collection: Collection,
+            checker: FileChecker) -> int:
     # What the imports below make lives until the end: the collector need not look at
     # it while they run, nor walk it again and again while the ledger is read (as in
     # the workers; 0.05 CPU-s here, a tenth of this process's own work).
