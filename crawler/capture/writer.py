@@ -8,10 +8,11 @@ waits for the reactor to give the lock up (BENCHMARKS.md measured 1.5 ms of work
 the crawl process only copies each fetch into a pipe.
 
 This process imports warcio, zlib-ng and the database driver, not SQLAlchemy or Scrapy
-(it stays ~22 MB). After each fsync it commits the batch's capture rows and their ledger
-entries itself (`crawler.capture.rows`): a capture row exists only when its bytes are on
-disk, and the crawl process, whose reactor shares one interpreter lock with anything
-else it runs, does no database work per fetch. `crawler.capture.recorder` starts it
+(about 24 MB idle, 27 MB at 50,000 fetches: bench/writer.py). After each fsync it
+commits the batch's capture rows and their ledger entries itself
+(`crawler.capture.rows`): a capture row exists only when its bytes are on disk, and the
+crawl process, whose reactor shares one interpreter lock with anything else it runs,
+does no database work per fetch. `crawler.capture.recorder` starts it
 (`main()`) with both pipes attached; what travels on them is `crawler.capture.pipe`'s.
 Its settings are the ARCHIVE_* ones the crawl sends in `WriterConfig`.
 

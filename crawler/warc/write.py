@@ -1,9 +1,10 @@
 """Writing WARC 1.1 files with warcio: one gzip member per record, warcinfo first,
 written as `*.warc.gz.open` and renamed when closed, rotated at a size limit.
 
-Records are built by warcio (record ids, WARC-Date, block and payload digests) and
-serialised uncompressed; this module compresses each at a chosen gzip level (warcio
-always uses level 9, the slowest) and appends it, hashing the file as it goes so a
+Records are built by crawler.warc.records (warcio's record objects; uuid4 record ids
+and digests from one hashlib call over the body, crawler.digests) and serialised
+uncompressed; this module compresses each at a chosen gzip level (warcio always uses
+level 9, the slowest) and appends it, hashing the file as it goes so a
 closed file's SHA-256 costs no second read. Nothing here imports Scrapy.
 
 Compression uses zlib-ng when it is installed (the same gzip format, 3-5x faster at
