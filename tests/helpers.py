@@ -57,10 +57,15 @@ def fresh_postgres_database(server_url: str) -> str:
     return f"{base}/{name}"
 
 
+def postgres_database(server_url: str = PG_DEFAULT) -> str:
+    """A fresh, empty database on the test server (skips, or fails, when it is down)."""
+    return fresh_postgres_database(postgres_url_or_skip(server_url))
+
+
 def db_url_for(root: Path) -> str:
     env = os.environ.get("CRAWLER_DB_URL", "")
     if env.startswith("postgresql"):
-        return fresh_postgres_database(postgres_url_or_skip(env))
+        return postgres_database(env)
     return f"sqlite:///{root / 'provenance.db'}"
 
 

@@ -15,14 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from helpers import (
-    CrawledCollection,
-    crawl_collection,
-    fresh_postgres_database,
-    make_collection,
-    postgres_url_or_skip,
-    run_cli,
-)
+from helpers import CrawledCollection, crawl_collection, make_collection, postgres_database, run_cli
 
 
 def verify(coll: CrawledCollection, *args: str) -> tuple[int, str]:
@@ -244,7 +237,7 @@ def test_row_added_outside_the_recorder_is_caught(crawled_copy: CrawledCollectio
 def test_verify_on_postgresql(site_server: str, tmp_path: Path) -> None:
     from crawler.fixture_site import demo_manifest_toml
 
-    db_url = fresh_postgres_database(postgres_url_or_skip())
+    db_url = postgres_database()
     root = make_collection(tmp_path / "pg", demo_manifest_toml(site_server))
     result = crawl_collection(root, "--seed", "001", db_url=db_url)
     assert result.returncode == 0, result.stdout + result.stderr

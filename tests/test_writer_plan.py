@@ -192,9 +192,9 @@ def test_the_writer_on_postgresql_binds_what_sqlalchemy_loads_back(tmp_path: Pat
     from sqlalchemy import select, text
 
     from crawler.store.models import Capture, Outlet
-    from helpers import PG_DEFAULT, fresh_postgres_database, postgres_url_or_skip
+    from helpers import PG_DEFAULT, postgres_database
 
-    db_url = fresh_postgres_database(postgres_url_or_skip(PG_DEFAULT))
+    db_url = postgres_database()
     sessions = open_database(db_url)
     try:
         run = start_run(sessions, collection="c", seeds=(), operator="o", user_agent="ua",

@@ -30,19 +30,7 @@ from sqlalchemy import Dialect, Engine, MetaData, Table, bindparam, func, inspec
 from sqlalchemy.orm import Session, sessionmaker
 
 import crawler
-from crawler.capture.pipe import (
-    Closed,
-    Done,
-    Event,
-    Failed,
-    FrameReader,
-    Opened,
-    grow_pipe,
-    read_event,
-    send_fetch,
-    send_setup,
-    send_stop,
-)
+from crawler.capture import pipe
 from crawler.capture.rows import DRIVERS, DatabasePlan, DatabaseWriteError, TablePlan
 from crawler.capture.writer import WriterConfig, WriterSetup, WriterStats
 from crawler.errors import ArchiveError, DatabaseError
@@ -196,8 +184,8 @@ class Recorder:
         )
         assert self._process.stdin is not None and self._process.stdout is not None
         self._pipe = self._process.stdin.fileno()
-        grow_pipe(self._pipe)
-        send_setup(self._pipe, WriterSetup(
+        pipe.grow_pipe(self._pipe)
+        pipe.send_setup(self._pipe, WriterSetup(
             config=replace(config, archive_dir=Path(config.archive_dir).resolve()),
             run_uuid=run.uuid, warcinfo=dict(warcinfo), database=plan,
             log_level=min(logging.getLogger("crawler").getEffectiveLevel(), logging.WARNING),
@@ -213,7 +201,7 @@ class Recorder:
             raise ArchiveError(f"the WARC writer stopped: {self.error}") from self.error
         began, cpu = time.perf_counter(), time.thread_time()
         try:
-            send_fetch(self._pipe, fetch)
+            pipe.send_fetch(self._pipe, fetch)
             self.stats.submit_seconds += time.perf_counter() - began
             self.stats.submit_cpu_seconds += time.thread_time() - cpu
         except OSError as exc:  # BrokenPipeError: the writer process is gone
@@ -224,7 +212,7 @@ class Recorder:
         """Let the writer finish what was sent, wait for its last commit, and stop it."""
         assert self._process.stdin is not None
         with contextlib.suppress(OSError):  # gone already: the collector saw why
-            send_stop(self._pipe)
+            pipe.send_stop(self._pipe)
         self._process.stdin.close()
         self._thread.join()
         code = self._process.wait()
@@ -247,14 +235,14 @@ class Recorder:
         """Read the writer's events until it closes its end."""
         assert self._process.stdout is not None
         try:
-            self._collect_events(FrameReader(self._process.stdout.fileno()))
+            self._collect_events(pipe.FrameReader(self._process.stdout.fileno()))
         finally:
             self.stats.collector_cpu_seconds = time.thread_time()
 
-    def _collect_events(self, reader: FrameReader) -> None:
+    def _collect_events(self, reader: pipe.FrameReader) -> None:
         while True:
             try:
-                event = read_event(reader)
+                event = pipe.read_event(reader)
             except EOFError:
                 return
             except Exception as exc:  # noqa: BLE001 - a garbled stream: stop the writer
@@ -268,18 +256,18 @@ class Recorder:
                 log.exception("reading the WARC writer's events failed")
                 self.error = exc
 
-    def _apply(self, event: Event) -> None:
-        if isinstance(event, Opened):
+    def _apply(self, event: pipe.Event) -> None:
+        if isinstance(event, pipe.Opened):
             log.info("opened WARC file %s", event.name)
-        elif isinstance(event, Closed):
+        elif isinstance(event, pipe.Closed):
             closed = event.file
             log.info("closed WARC file %s (%d bytes, sha256 %s)", closed.name, closed.size,
                      closed.sha256)
-        elif isinstance(event, Done):
+        elif isinstance(event, pipe.Done):
             for name, value in vars(event.stats).items():  # WriterStats' counts
                 setattr(self.stats, name, value)
             self._done = True
-        elif isinstance(event, Failed):
+        elif isinstance(event, pipe.Failed):
             self.error = ArchiveError(event.message)
         else:
             raise ArchiveError(f"unknown event from the WARC writer process: {event!r}")
