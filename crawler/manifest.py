@@ -26,7 +26,7 @@ from crawler.digests import sha256_file
 from crawler.errors import ManifestError
 
 SEED_KEYS = {"id", "url", "outlet", "copy", "published", "notes"}
-COLLECTION_KEYS = {"name", "description", "operator", "contact"}
+COLLECTION_KEYS = {"name", "description"}
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,11 @@ def load_manifest(path: Path) -> Manifest:
     collection = data.get("collection", {})
     if not isinstance(collection, dict):
         raise ManifestError(path, "[collection] must be a table")
+    strange = sorted(set(collection) - COLLECTION_KEYS)
+    if strange:  # the operator and contact are the crawl's settings, not the collection's
+        raise ManifestError(path, f"unknown [collection] key(s) {', '.join(strange)} (known: "
+                            f"{', '.join(sorted(COLLECTION_KEYS))}; the operator and contact "
+                            "are the settings CRAWLER_OPERATOR and CRAWLER_CONTACT)")
     unknown = sorted(set(data) - {"collection", "seed"})
     if unknown:
         raise ManifestError(path, f"unknown top-level key(s) {', '.join(unknown)}")

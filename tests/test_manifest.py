@@ -59,6 +59,9 @@ GOOD = '[collection]\nname = "t"\n[[seed]]\nid = "1"\nurl = "https://example.org
          "is not a date"),
         ('[[seed]]\nid = "1"\nurl = "https://example.org/a"\ncolour = "red"\n', "1",
          "unknown key"),
+        ('[collection]\nname = "t"\nnmae = "typo"\n' + GOOD.split("\n", 2)[2], None,
+         "unknown [collection] key(s) nmae"),
+        ('[collection]\noperator = "me"\n', None, "the settings CRAWLER_OPERATOR"),
     ],
 )
 def test_broken_manifest_names_file_seed_and_problem(
