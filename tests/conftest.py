@@ -15,25 +15,17 @@ from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
-from werkzeug.wrappers import Request, Response
 
 from crawler.warc import warcio_compat
 from helpers import (
     CrawledCollection,
+    SiteHandler,
     crawl_collection,
     fresh_postgres_database,
     make_collection,
 )
 
 warcio_compat.install()  # the tests read br payloads through warcio's content_stream()
-
-
-class _SiteHandler:
-    def __init__(self, site: object) -> None:
-        self.site = site
-
-    def __call__(self, request: Request) -> Response:
-        return Response.from_app(self.site, request.environ)
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +36,7 @@ def site_server() -> Iterator[str]:
     from crawler.fixture_site import FixtureSite
 
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.expect_request(re.compile(".*")).respond_with_handler(_SiteHandler(FixtureSite(slow_seconds=5)))
+    server.expect_request(re.compile(".*")).respond_with_handler(SiteHandler(FixtureSite(slow_seconds=5)))
     server.start()
     try:
         yield f"http://127.0.0.1:{server.port}"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from werkzeug.wrappers import Request, Response
 
 from crawler.warc.records import Fetch
 
@@ -108,6 +109,16 @@ def crawl_collection(root: Path, *extra: str, db_url: str | None = None,
     proc = run_cli("crawl", "--collection", str(root), *FAST, *extra, db_url=db_url,
                    timeout=timeout)
     return CrawledCollection(root, db_url, "", proc.stdout, proc.stderr, proc.returncode)
+
+
+class SiteHandler:
+    """A pytest-httpserver handler that answers with a WSGI app (the fixture site)."""
+
+    def __init__(self, site: object) -> None:
+        self.site = site
+
+    def __call__(self, request: Request) -> Response:
+        return Response.from_app(self.site, request.environ)
 
 
 #: when the factory's fetches happened, and where (tests that write records without a server)

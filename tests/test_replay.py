@@ -29,7 +29,7 @@ from crawler.store.models import Capture
 from helpers import (
     REPO,
     CrawledCollection,
-    _SiteHandler,
+    SiteHandler,
     crawl_collection,
     make_collection,
     services_required,
@@ -52,7 +52,7 @@ def offline_collection(tmp_path_factory: pytest.TempPathFactory) -> CrawledColle
     """One seed crawled from a private fixture server that is then shut down."""
     pywb_or_skip()
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.expect_request(re.compile(".*")).respond_with_handler(_SiteHandler(FixtureSite()))
+    server.expect_request(re.compile(".*")).respond_with_handler(SiteHandler(FixtureSite()))
     server.start()
     base = f"http://127.0.0.1:{server.port}"
     try:
