@@ -45,7 +45,7 @@ def test_a_page_asks_for_its_requisites(tmp_path: Path) -> None:
     for request in requests:
         assert request.meta == {SEED_ID: "001", OUTLET: "site.test", HOPS: 1,
                                 ROLE: "requisite", VIA_URL: PAGE_URL}
-        assert request.callback == spider.parse and request.errback == spider.on_error
+        assert request.callback == spider.parse_requisite and request.errback == spider.on_error
     assert requests[0].meta is not requests[1].meta
 
 
