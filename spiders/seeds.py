@@ -127,7 +127,7 @@ class SeedsSpider(Spider):
     def parse_requisite(self, response: Response) -> Iterator[Request]:
         """A requisite's callback: the same as a page's. Kept apart because requests whose
         callback is the spider's own `parse` cost Scrapy more: one callback for both took
-        8.6 % more instructions in a 300-page crawl (callgrind, BENCHMARKS.md stop 14)."""
+        6.5 % more instructions in a 300-page crawl (callgrind, BENCHMARKS.md stop 14)."""
         return self.parse(response)
 
     def on_error(self, failure: Failure) -> None:
