@@ -90,7 +90,7 @@ def incompressible(payload: bytes) -> bool:
 
 
 def sealed_bytes(record: ArcWarcRecord) -> bytes | None:
-    """The serialised record, when its headers are final (`fetch_records.sealed_record`:
+    """The serialised record, when its headers are final (`crawler.warc.records.sealed_record`:
     digests, Content-Type and Content-Length set, HTTP head serialised): one join
     instead of warcio's chunked copy. None for any other record (warcio writes it)."""
     rec_headers = record.rec_headers
